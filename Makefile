@@ -1,0 +1,37 @@
+# MarketPulse. `make run` runs the whole service, `make test` runs the test suite.
+# Without DATABASE_URL / REDIS_URL both start embedded PostgreSQL and Redis under var/.
+
+PYTHON ?= python3.12
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 8000
+EMBEDDED := $(BIN)/python -m marketpulse.embedded
+
+.PHONY: run test lint format bench venv clean-var
+
+$(BIN)/.installed: requirements.txt requirements-dev.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+venv: $(BIN)/.installed
+
+run: venv
+	PORT=$(PORT) $(EMBEDDED) --publish -- bin/serve
+
+test: venv
+	$(EMBEDDED) -- $(BIN)/pytest $(PYTEST_ARGS)
+
+lint: venv
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: venv
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+bench: venv
+	$(EMBEDDED) -- $(BIN)/python -m bench
+
+clean-var:
+	rm -rf var/

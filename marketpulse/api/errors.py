@@ -1,0 +1,120 @@
+"""One error envelope for every error, whatever raised it (DESIGN.md, API conventions).
+
+`{"error": {"code": ..., "message": ..., "details": {...}, "request_id": ...}}`
+"""
+
+import logging
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, JsonResponse
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+from marketpulse.api.middleware import current_request_id
+
+logger = logging.getLogger(__name__)
+
+
+class MarketPulseError(exceptions.APIException):
+    """Raised by services: a code, a message for people, optional details, a status."""
+
+    def __init__(
+        self,
+        *,
+        code: str,
+        message: str,
+        status: int = status.HTTP_400_BAD_REQUEST,
+        details: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__(detail=message, code=code)
+        self.status_code = status
+        self.code = code
+        self.message = message
+        self.details = details or {}
+
+
+class ServiceUnavailable(MarketPulseError):
+    def __init__(self, message: str, details: dict[str, Any] | None = None) -> None:
+        super().__init__(
+            code="service_unavailable", message=message, status=503, details=details
+        )
+
+
+def envelope(
+    code: str, message: str, details: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    return {
+        "error": {
+            "code": code,
+            "message": message,
+            "details": details or {},
+            "request_id": current_request_id(),
+        }
+    }
+
+
+_MESSAGES = {
+    "validation_error": "The request has invalid fields; see details.",
+}
+
+
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
+    """DRF's handler, re-shaped into the envelope; anything unexpected becomes a clean 500."""
+    if isinstance(exc, MarketPulseError):
+        return Response(
+            envelope(exc.code, exc.message, exc.details), status=exc.status_code
+        )
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound(str(exc) or "Not found.")
+    elif isinstance(exc, PermissionDenied):
+        exc = exceptions.PermissionDenied()
+
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        logger.exception("unhandled error", exc_info=exc)
+        return Response(
+            envelope("server_error", "An unexpected error occurred."),
+            status=status.HTTP_500_INTERNAL_SERVER_ERROR,
+        )
+
+    assert isinstance(exc, exceptions.APIException)
+    if isinstance(exc, exceptions.ValidationError):
+        code = "validation_error"
+        details = (
+            exc.detail
+            if isinstance(exc.detail, dict)
+            else {"non_field_errors": exc.detail}
+        )
+        message = _MESSAGES[code]
+    else:
+        codes = exc.get_codes()
+        code = codes if isinstance(codes, str) else exc.default_code
+        details = {}
+        message = str(exc.detail)
+    if isinstance(exc, exceptions.Throttled) and exc.wait is not None:
+        details = {"retry_after": int(exc.wait + 0.999)}
+    response.data = envelope(code, message, details)
+    return response
+
+
+def _django_error(code: str, message: str, status_code: int) -> JsonResponse:
+    return JsonResponse(envelope(code, message), status=status_code)
+
+
+# Django's own error handlers (outside DRF views): same envelope, never a traceback.
+def bad_request(request: HttpRequest, exception: Exception) -> JsonResponse:
+    return _django_error("bad_request", "Bad request.", 400)
+
+
+def permission_denied(request: HttpRequest, exception: Exception) -> JsonResponse:
+    return _django_error("permission_denied", "You do not have permission.", 403)
+
+
+def page_not_found(request: HttpRequest, exception: Exception) -> JsonResponse:
+    return _django_error("not_found", f"No route for {request.path}.", 404)
+
+
+def server_error(request: HttpRequest) -> JsonResponse:
+    return _django_error("server_error", "An unexpected error occurred.", 500)

@@ -1,0 +1,81 @@
+"""Request id, timing and the access log: one middleware, so every response carries them."""
+
+import logging
+import re
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
+
+from asgiref.sync import iscoroutinefunction, markcoroutinefunction
+from django.http import HttpRequest, HttpResponseBase
+
+request_id_var: ContextVar[str] = ContextVar("request_id", default="-")
+access_log = logging.getLogger("marketpulse.access")
+
+# A client may pass its own id (to correlate across services) if it is short and plain.
+_CLIENT_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+
+
+def current_request_id() -> str:
+    return request_id_var.get()
+
+
+class RequestIdLogFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not hasattr(record, "request_id"):
+            record.request_id = request_id_var.get()
+        return True
+
+
+class RequestIdMiddleware:
+    """Sets `X-Request-ID` and `Server-Timing` on every response and logs one access line."""
+
+    sync_capable = True
+    async_capable = True
+
+    def __init__(
+        self, get_response: Callable[[HttpRequest], HttpResponseBase | Awaitable]
+    ) -> None:
+        self.get_response = get_response
+        if iscoroutinefunction(get_response):
+            markcoroutinefunction(self)
+
+    def __call__(self, request: HttpRequest):  # type: ignore[no-untyped-def]
+        if iscoroutinefunction(self):
+            return self._acall(request)
+        started = self._start(request)
+        response = self.get_response(request)
+        return self._finish(request, response, started)
+
+    async def _acall(self, request: HttpRequest) -> HttpResponseBase:
+        started = self._start(request)
+        response = await self.get_response(request)  # type: ignore[misc]
+        return self._finish(request, response, started)
+
+    def _start(self, request: HttpRequest) -> float:
+        incoming = request.headers.get("X-Request-ID", "")
+        request_id = incoming if _CLIENT_ID.match(incoming) else uuid.uuid4().hex
+        request.request_id = request_id  # type: ignore[attr-defined]
+        request_id_var.set(request_id)
+        return time.perf_counter()
+
+    def _finish(
+        self, request: HttpRequest, response: HttpResponseBase, started: float
+    ) -> HttpResponseBase:
+        elapsed_ms = (time.perf_counter() - started) * 1000
+        response["X-Request-ID"] = request.request_id  # type: ignore[attr-defined]
+        timing = f"app;dur={elapsed_ms:.1f}"
+        if "Server-Timing" in response:
+            timing = f"{response['Server-Timing']}, {timing}"
+        response["Server-Timing"] = timing
+        access_log.info(
+            "request",
+            extra={
+                "method": request.method,
+                "path": request.path,
+                "status": response.status_code,
+                "duration_ms": round(elapsed_ms, 2),
+            },
+        )
+        return response

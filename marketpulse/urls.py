@@ -1,0 +1,29 @@
+"""URL root: one router for the whole REST API under /api/v1/, docs, health, admin."""
+
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import (
+    SpectacularAPIView,
+    SpectacularRedocView,
+    SpectacularSwaggerView,
+)
+from rest_framework.routers import DefaultRouter
+
+from marketpulse import health
+
+router = DefaultRouter(trailing_slash=True)
+
+urlpatterns = [
+    path("api/v1/", include(router.urls)),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
+    path("redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
+    path("health/", health.health, name="health"),
+    path("health/live/", health.live, name="health-live"),
+    path("admin/", admin.site.urls),
+]
+
+handler400 = "marketpulse.api.errors.bad_request"
+handler403 = "marketpulse.api.errors.permission_denied"
+handler404 = "marketpulse.api.errors.page_not_found"
+handler500 = "marketpulse.api.errors.server_error"
