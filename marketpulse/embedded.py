@@ -51,7 +51,7 @@ def embedded_postgres(var_dir: Path) -> Iterator[str]:
         f"PostgreSQL ready in {time.perf_counter() - started:.1f}s (socket in {socket_dir})"
     )
     try:
-        yield f"postgresql://postgres@{quote(socket_dir, safe='')}/{DATABASE_NAME}"
+        yield f"postgresql://postgres@/{DATABASE_NAME}?host={quote(socket_dir)}"
     finally:
         server.cleanup()
 

@@ -23,7 +23,15 @@ def check_redis() -> None:
 
 
 def check_celery() -> None:
-    replies = celery_app.control.ping(timeout=CELERY_PING_TIMEOUT)
+    with celery_app.connection_for_write() as conn:
+        # Fail fast when the broker is down instead of kombu's patient reconnect loop.
+        conn.ensure_connection(
+            max_retries=1, interval_start=0, interval_step=0, timeout=1
+        )
+        # limit=1: return at the first pong instead of waiting out the timeout.
+        replies = celery_app.control.ping(
+            timeout=CELERY_PING_TIMEOUT, limit=1, connection=conn
+        )
     if not replies:
         raise RuntimeError(f"no worker answered within {CELERY_PING_TIMEOUT}s")
 

@@ -86,6 +86,8 @@ MIDDLEWARE = [
 
 ROOT_URLCONF = "marketpulse.urls"
 WSGI_APPLICATION = "marketpulse.wsgi.application"
+# Threads per web process running Django's WSGI handler behind the ASGI server (asgi.py).
+HTTP_THREADS = env.int("HTTP_THREADS", default=8)
 ASGI_APPLICATION = "marketpulse.asgi.application"
 
 TEMPLATES = [

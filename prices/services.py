@@ -173,6 +173,8 @@ def _upsert_batch(
 
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(_STAGE)
+        # Empty already unless we run inside a caller's transaction (ON COMMIT never came).
+        cursor.execute("TRUNCATE candle_stage")
         with cursor.copy(
             "COPY candle_stage (seq, open_time, open, high, low, close, volume) FROM STDIN"
         ) as copy:

