@@ -1,7 +1,6 @@
 """Health makes real round trips: these tests stop and start real servers to prove it."""
 
 import pytest
-from django.core.cache import caches
 
 from tests import servers
 
@@ -45,7 +44,6 @@ def test_redis_going_away_turns_health_503_and_back(client, db, settings, tmp_pa
         "LOCATION": f"redis://127.0.0.1:{port}/0",
     }
     settings.CACHES = {"default": cache_settings}
-    caches["default"]
 
     def redis_check() -> tuple[int, dict]:
         response = client.get("/health/")

@@ -1,0 +1,24 @@
+"""Roles: operators run syncs and manage assets and schedules; users own their data."""
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from rest_framework.permissions import BasePermission
+from rest_framework.request import Request
+from rest_framework.views import APIView
+
+OPERATOR_GROUP = "operator"
+
+
+def is_operator(user: AbstractBaseUser | AnonymousUser) -> bool:
+    if not user.is_authenticated:
+        return False
+    return bool(
+        getattr(user, "is_superuser", False)
+        or user.groups.filter(name=OPERATOR_GROUP).exists()  # type: ignore[union-attr]
+    )
+
+
+class IsOperator(BasePermission):
+    message = "Only operators may do this."
+
+    def has_permission(self, request: Request, view: APIView) -> bool:
+        return is_operator(request.user)

@@ -1,0 +1,120 @@
+"""Latest prices: Redis holds the fast copy, the `Asset` row the durable one.
+
+Writers (the sync pipeline) call `record_latest_prices`; readers (API, WebSockets) call
+`latest_prices`, which falls back to PostgreSQL when Redis misses or is down and then
+refills Redis. Losing Redis loses nothing (DESIGN.md, Storage).
+"""
+
+import logging
+from collections.abc import Iterable
+from datetime import datetime
+from typing import TypedDict
+
+import orjson
+from django.conf import settings
+from django_redis import get_redis_connection
+from redis.exceptions import RedisError
+
+from assets.models import Asset
+
+logger = logging.getLogger(__name__)
+
+REDIS_KEY = "mp:latest"
+COMPLETE_KEY = "mp:latest:complete"
+
+
+class LatestPrice(TypedDict):
+    symbol: str
+    price: float
+    quote: str
+    as_of: str  # ISO 8601, UTC, "Z"
+    source: str
+
+
+def iso_z(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%S") + (
+        f".{moment.microsecond // 1000:03d}Z" if moment.microsecond else "Z"
+    )
+
+
+def _from_asset(asset: Asset) -> LatestPrice | None:
+    if asset.price is None or asset.price_as_of is None:
+        return None
+    return LatestPrice(
+        symbol=asset.symbol,
+        price=asset.price,
+        quote=settings.QUOTE_CURRENCY,
+        as_of=iso_z(asset.price_as_of),
+        source=asset.price_source,
+    )
+
+
+def record_latest_prices(prices: Iterable[tuple[Asset, float, datetime, str]]) -> int:
+    """Stores each (asset, price, as_of, source) in PostgreSQL, then Redis; returns count.
+
+    A price older than the one stored is ignored, so a late or replayed update never moves
+    the latest price backwards.
+    """
+    fresh: list[LatestPrice] = []
+    for asset, price, as_of, source in prices:
+        updated = (
+            Asset.objects.filter(pk=asset.pk)
+            .exclude(price_as_of__gt=as_of)
+            .update(price=price, price_as_of=as_of, price_source=source)
+        )
+        if updated:
+            asset.price, asset.price_as_of, asset.price_source = price, as_of, source
+            latest = _from_asset(asset)
+            assert latest is not None
+            fresh.append(latest)
+    if fresh:
+        try:
+            get_redis_connection("default").hset(
+                REDIS_KEY, mapping={p["symbol"]: orjson.dumps(p) for p in fresh}
+            )
+        except RedisError:
+            logger.warning("redis unavailable: latest prices kept in PostgreSQL only")
+    return len(fresh)
+
+
+def _from_database(symbols: list[str] | None) -> list[LatestPrice]:
+    assets = Asset.objects.filter(price__isnull=False, price_as_of__isnull=False)
+    assets = assets.tracked() if symbols is None else assets.filter(symbol__in=symbols)
+    found = {a.symbol: p for a in assets if (p := _from_asset(a))}
+    order = sorted(found) if symbols is None else symbols
+    return [found[s] for s in order if s in found]
+
+
+def _refill(prices: list[LatestPrice], *, complete: bool) -> None:
+    try:
+        redis = get_redis_connection("default")
+        pipe = redis.pipeline()
+        if prices:
+            pipe.hset(REDIS_KEY, mapping={p["symbol"]: orjson.dumps(p) for p in prices})
+        if complete:
+            pipe.set(COMPLETE_KEY, 1)
+        pipe.execute()
+    except RedisError:
+        pass  # already logged by the read that missed
+
+
+def latest_prices(symbols: list[str] | None = None) -> tuple[list[LatestPrice], bool]:
+    """Latest prices of `symbols` (every tracked asset when None), in that order (by
+    symbol when None), and whether Redis answered alone (the `X-Cache` HIT/MISS)."""
+    try:
+        redis = get_redis_connection("default")
+        if symbols is None:
+            # The hash may hold only some prices after Redis restarted; the marker says a
+            # full refill from PostgreSQL happened since.
+            if redis.exists(COMPLETE_KEY):
+                raw = redis.hgetall(REDIS_KEY)
+                return [orjson.loads(raw[k]) for k in sorted(raw)], True
+        elif symbols:
+            values = redis.hmget(REDIS_KEY, symbols)
+            if all(values):
+                return [orjson.loads(v) for v in values], True
+    except RedisError:
+        logger.warning("redis unavailable: latest prices read from PostgreSQL")
+    prices = _from_database(symbols)
+    _refill(prices, complete=symbols is None)
+    return prices, False
