@@ -12,10 +12,12 @@ from typing import TypedDict
 
 import orjson
 from django.conf import settings
+from django.db import transaction
 from django_redis import get_redis_connection
 from redis.exceptions import RedisError
 
 from assets.models import Asset
+from prices import caching
 
 logger = logging.getLogger(__name__)
 
@@ -56,6 +58,7 @@ def record_latest_prices(prices: Iterable[tuple[Asset, float, datetime, str]]) -
     the latest price backwards.
     """
     fresh: list[LatestPrice] = []
+    changed: list[str] = []
     for asset, price, as_of, source in prices:
         updated = (
             Asset.objects.filter(pk=asset.pk)
@@ -67,6 +70,7 @@ def record_latest_prices(prices: Iterable[tuple[Asset, float, datetime, str]]) -
             latest = _from_asset(asset)
             assert latest is not None
             fresh.append(latest)
+            changed.append(asset.symbol)
     if fresh:
         try:
             get_redis_connection("default").hset(
@@ -74,6 +78,8 @@ def record_latest_prices(prices: Iterable[tuple[Asset, float, datetime, str]]) -
             )
         except RedisError:
             logger.warning("redis unavailable: latest prices kept in PostgreSQL only")
+        # Asset pages and listings show the price: their cached copies go stale.
+        transaction.on_commit(lambda: caching.bump_versions(changed))
     return len(fresh)
 
 
