@@ -240,7 +240,9 @@ def run_wrk(wrk: str, url: str, connections: int, script: str | None) -> dict:
     out = subprocess.run(
         [*command, url], capture_output=True, text=True, check=True
     ).stdout
-    latency = dict(re.findall(r"^\s+(50|99)(?:\.0+)?%\s+(\S+)$", out, re.M))
+    latency = dict(re.findall(r"^\s+(50|99)(?:\.0+)?%\s+(\S+)\s*$", out, re.M))
+    if "50" not in latency or "99" not in latency:
+        raise SystemExit(f"bench api: could not read wrk's output:\n{out}")
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     return {
         "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),  # type: ignore[union-attr]

@@ -2,7 +2,7 @@
 
 import math
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.db import connection
 
@@ -15,6 +15,9 @@ ROLLUP_TABLE = "prices_candlerollup"
 _LONGEST = {**DURATIONS, "1M": timedelta(days=31)}
 
 Row = tuple[datetime, float, float, float, float, float]
+# Epoch seconds: psycopg turns 1000 timestamptz values into datetimes in ~3 ms, Python
+# does it from integers in ~0.3 ms.
+EPOCH = "extract(epoch FROM open_time)::bigint"
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,19 +39,19 @@ class CandlePage:
 
 
 def stored_intervals(*, asset_id: int) -> list[str]:
-    """The intervals this asset has candles of, finest first (one index probe each)."""
+    """The intervals this asset has candles of, finest first: one index probe each.
+
+    (Written as separate EXISTS probes on purpose: as one semi-join over a list of
+    intervals the planner reads every candle of the asset, ~180 ms at 1M rows.)
+    """
+    probes = ", ".join(
+        "EXISTS (SELECT 1 FROM prices_candle WHERE asset_id = %s AND interval = %s)"
+        for _ in ORDERED
+    )
     with connection.cursor() as cursor:
-        cursor.execute(
-            """
-            SELECT i FROM unnest(%s::varchar[]) WITH ORDINALITY AS t(i, n)
-            WHERE EXISTS (
-                SELECT 1 FROM prices_candle WHERE asset_id = %s AND interval = t.i
-            )
-            ORDER BY n
-            """,
-            [list(ORDERED), asset_id],
-        )
-        return [row[0] for row in cursor.fetchall()]
+        cursor.execute(f"SELECT {probes}", [v for i in ORDERED for v in (asset_id, i)])
+        found = cursor.fetchone()
+    return [interval for interval, has in zip(ORDERED, found, strict=True) if has]
 
 
 def candle_source(*, asset_id: int, interval: str) -> CandleSource | None:
@@ -104,11 +107,11 @@ def candle_page(
     with connection.cursor() as cursor:
         if not source.aggregate:
             cursor.execute(
-                f"SELECT open_time, open, high, low, close, volume FROM {source.table}"
+                f"SELECT {EPOCH}, open, high, low, close, volume FROM {source.table}"
                 f" WHERE {where} ORDER BY open_time {direction} LIMIT %(limit)s",
                 {**params, "limit": limit + 1},
             )
-            rows: list[Row] = cursor.fetchall()
+            rows = cursor.fetchall()
         else:
             # Read at most enough base rows for limit + 2 buckets: the last bucket read
             # may be cut short by the cap, so it is dropped, leaving >= limit + 1 whole.
@@ -123,9 +126,14 @@ def candle_page(
                     SELECT {columns} FROM {source.table} WHERE {where}
                     ORDER BY open_time {direction} LIMIT %(cap)s
                 )
-                SELECT {aggregate_sql(interval=interval, counted=source.table == ROLLUP_TABLE)},
-                       count(*) AS base_rows
-                FROM base GROUP BY 1 ORDER BY 1 {direction}
+                SELECT {EPOCH.replace("open_time", "bucket")},
+                       open, high, low, close, volume, base_rows
+                FROM (
+                    SELECT {aggregate_sql(interval=interval, counted=source.table == ROLLUP_TABLE)},
+                           count(*) AS base_rows
+                    FROM base GROUP BY 1
+                ) AS buckets
+                ORDER BY bucket {direction}
                 """,
                 {**params, "cap": cap},
             )
@@ -134,4 +142,8 @@ def candle_page(
                 buckets = buckets[:-1]
             rows = [b[:6] for b in buckets]
     has_more = len(rows) > limit
-    return CandlePage(rows=rows[:limit], has_more=has_more, source=source)
+    return CandlePage(
+        rows=[(datetime.fromtimestamp(r[0], UTC), *r[1:6]) for r in rows[:limit]],
+        has_more=has_more,
+        source=source,
+    )

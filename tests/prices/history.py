@@ -3,6 +3,9 @@
 import csv
 from pathlib import Path
 
+import pytest
+from rest_framework.throttling import SimpleRateThrottle
+
 from assets.models import Asset
 from prices.importing import import_candle_file
 from tests.prices.demo import DEMO_DIR
@@ -35,3 +38,10 @@ def walk(client, symbol: str, **params) -> list[dict]:  # type: ignore[no-untype
         candles += body["results"]
         url, query = body["next"], None
     return candles
+
+
+@pytest.fixture
+def unthrottled(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Walking thousands of pages is not what the rate limit tests are about."""
+    monkeypatch.setitem(SimpleRateThrottle.THROTTLE_RATES, "anon", "1000000/min")
+    monkeypatch.setitem(SimpleRateThrottle.THROTTLE_RATES, "user", "1000000/min")

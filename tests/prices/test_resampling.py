@@ -8,9 +8,11 @@ import pytest
 from prices.models import CandleRollup
 from prices.services import CandleIn, upsert_candles
 from tests.prices.demo import DEMO_DIR
-from tests.prices.history import load_demo, walk
+from tests.prices.history import load_demo, unthrottled, walk
 
-pytestmark = pytest.mark.django_db
+__all__ = ["unthrottled"]  # the fixture, imported to be found
+
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("unthrottled")]
 
 RULES = {"5m": "5min", "15m": "15min", "30m": "30min", "1h": "1h", "4h": "4h",
          "1d": "1D", "1w": "W-MON", "1M": "MS"}  # fmt: skip
