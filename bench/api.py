@@ -111,6 +111,7 @@ def demo_rows(symbol: str) -> list[tuple]:
 def load(env: dict[str, str]) -> None:
     """Tiles each asset's real 1m demo candles over two years, once."""
     url = env["DATABASE_URL"]
+    loaded = False
     with psycopg.connect(url, autocommit=True) as conn:
         for symbol in SYMBOLS:
             asset_id = conn.execute(
@@ -150,6 +151,7 @@ def load(env: dict[str, str]) -> None:
                            t.open, t.high, t.low, t.close, t.volume, 'bench'
                     FROM generate_series(0, %(n)s - 1) AS g
                     JOIN tile AS t ON t.n = g %% %(len)s
+                    ORDER BY g  -- stored in time order, as live data arrives
                     ON CONFLICT DO NOTHING
                     """,
                     {"asset": asset_id, "t0": T0, "n": MINUTES, "len": len(rows)},
@@ -159,6 +161,11 @@ def load(env: dict[str, str]) -> None:
                 f"in {time.monotonic() - started:.0f}s",
                 flush=True,
             )
+            loaded = True
+        if loaded:
+            # Rows in time order on disk, as data arriving minute by minute lies: a
+            # 1000-candle page then reads ~30 pages, not ~1000.
+            conn.execute("CLUSTER prices_candle USING candle_unique_open_time")
         conn.execute("ANALYZE prices_candle")
 
 
@@ -170,13 +177,20 @@ from prices.latest import record_latest_prices
 from prices.models import Candle
 from prices.rollups import refresh_rollups
 t0, minutes = datetime.fromisoformat({t0!r}), {minutes}
+clustered = True
 for asset in Asset.objects.filter(symbol__in={symbols!r}):
     first, last = t0, t0 + timedelta(minutes=minutes - 1)
     if asset.rollups.filter(interval="1d").count() < minutes // 1440:
         refresh_rollups(asset_id=asset.pk, start=first, end=last)
+        clustered = False
     close = Candle.objects.get(asset=asset, interval="1m", open_time=last).close
     Asset.objects.filter(pk=asset.pk).update(price=None, price_as_of=None)
     record_latest_prices([(asset, close, datetime.now(UTC), "bench")])
+if not clustered:
+    from django.db import connection
+    with connection.cursor() as cursor:
+        cursor.execute("CLUSTER prices_candlerollup USING candlerollup_unique_open_time")
+        cursor.execute("ANALYZE prices_candlerollup")
 """
 
 
