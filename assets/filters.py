@@ -63,7 +63,9 @@ class AssetFilter(django_filters.FilterSet):
     volume_max = django_filters.NumberFilter("volume_24h", lookup_expr="lte")
     price_min = django_filters.NumberFilter("price", lookup_expr="gte")
     price_max = django_filters.NumberFilter("price", lookup_expr="lte")
-    tracked = django_filters.BooleanFilter("is_tracked")
+    tracked = django_filters.ChoiceFilter(
+        method="filter_tracked", choices=[("true", "true"), ("false", "false")]
+    )
     ordering = NullsLastOrderingFilter(
         fields=ORDERING_FIELDS,
         help_text="One or more of " + ", ".join(ORDERING_FIELDS) + "; '-' descends.",
@@ -75,6 +77,9 @@ class AssetFilter(django_filters.FilterSet):
 
     def filter_symbols(self, qs: QuerySet, name: str, value: list[str]) -> QuerySet:
         return qs.filter(symbol__in=value)
+
+    def filter_tracked(self, qs: QuerySet, name: str, value: str) -> QuerySet:
+        return qs.filter(is_tracked=value == "true")
 
     def filter_search(self, qs: QuerySet, name: str, value: str) -> QuerySet:
         value = value.strip()
