@@ -124,3 +124,13 @@ def latest_prices(symbols: list[str] | None = None) -> tuple[list[LatestPrice], 
     prices = _from_database(symbols)
     _refill(prices, complete=symbols is None)
     return prices, False
+
+
+def latest_price_read(symbol: str) -> tuple[str, tuple[str, str]]:
+    """The Redis command reading one latest price, for callers batching round trips;
+    `parse_latest_price` reads its reply (None: ask `latest_prices`)."""
+    return "hget", (REDIS_KEY, symbol)
+
+
+def parse_latest_price(raw: bytes | None) -> LatestPrice | None:
+    return None if raw is None else orjson.loads(raw)
