@@ -17,7 +17,7 @@ from assets.models import Asset
 from assets.serializers import AssetSerializer
 from marketpulse.api.pagination import LimitOffsetPage
 from marketpulse.api.renderers import OrjsonRenderer, dumps
-from marketpulse.api.schema import NOT_FOUND, READ_ERRORS
+from marketpulse.api.schema import NOT_FOUND, READ_ERRORS, error
 from prices import caching
 from prices.views import JsonFirstMixin, clean_symbol
 
@@ -96,7 +96,11 @@ class AssetViewSet(JsonFirstMixin, viewsets.ReadOnlyModelViewSet):
                 enum=[*selectors.TOP_CATEGORIES],
             ),
         ],
-        responses={200: AssetSerializer(many=True), **READ_ERRORS},
+        responses={
+            200: AssetSerializer(many=True),
+            404: error("Unknown category.", "not_found", "No route for ..."),
+            **READ_ERRORS,
+        },
     )
     @action(
         detail=False,

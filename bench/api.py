@@ -303,5 +303,5 @@ def main() -> dict[str, dict]:
             print(f"   {name}: {results[name]}", flush=True)
     ceiling = results["ceiling"]["rps"]
     for figures in results.values():
-        figures["rps_vs_ceiling"] = round(figures["rps"] / ceiling, 3)
+        figures["vs_ceiling"] = round(figures["rps"] / ceiling, 3)
     return results

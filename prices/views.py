@@ -212,8 +212,9 @@ class PriceViewSet(JsonFirstMixin, viewsets.ViewSet):
                 description="open_time,close_time,open,high,low,close,volume,is_closed",
             ),
             304: OpenApiResponse(description="Not modified (If-None-Match)."),
-            404: NOT_FOUND,
-            **READ_ERRORS,
+            # Errors are JSON whatever format was asked for (JsonFirstMixin).
+            (404, "application/json"): NOT_FOUND,
+            **{(code, "application/json"): r for code, r in READ_ERRORS.items()},
         },
         examples=[OpenApiExample("1h", value=CANDLE_EXAMPLE, response_only=True)],
     )
