@@ -195,6 +195,9 @@ REST_FRAMEWORK = {
         "marketpulse.api.throttles.AnonThrottle",
         "marketpulse.api.throttles.UserThrottle",
     ],
+    # Proxies in front that append to X-Forwarded-For; 0 trusts only the socket's peer
+    # address, so a client cannot pick its own rate-limit bucket with a forged header.
+    "NUM_PROXIES": env.int("NUM_PROXIES", default=0),
     "DEFAULT_THROTTLE_RATES": {
         "anon": env.str("THROTTLE_RATE_ANON", default="600/min"),
         "user": env.str("THROTTLE_RATE_USER", default="3000/min"),

@@ -47,6 +47,14 @@ def test_clients_are_counted_per_ip(api_client, three_per_minute):
     assert api_client.get(URL, REMOTE_ADDR="10.0.0.2").status_code == 200
 
 
+def test_a_forged_forwarded_for_header_does_not_escape_the_limit(
+    api_client, three_per_minute
+):
+    for n in range(3):
+        api_client.get(URL, HTTP_X_FORWARDED_FOR=f"192.0.2.{n}")
+    assert api_client.get(URL, HTTP_X_FORWARDED_FOR="192.0.2.99").status_code == 429
+
+
 def test_a_signed_in_user_has_a_limit_of_their_own(api_client, three_per_minute):
     for _ in range(3):
         api_client.get(URL)

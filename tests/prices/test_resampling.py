@@ -48,7 +48,7 @@ def assert_same(api: pd.DataFrame, expected: pd.DataFrame) -> None:
                                   check_freq=False, check_names=False)  # fmt: skip
 
 
-@pytest.mark.parametrize("interval", ["5m", "15m", "30m", "1h", "4h", "1d"])
+@pytest.mark.parametrize("interval", ["5m", "15m", "30m", "1h", "4h", "1d", "1w", "1M"])
 def test_intervals_derived_from_real_1m_candles_match_pandas(api_client, eth, interval):
     load_demo(eth, "binance_2018-06_ETH-USDT_1m.csv.gz")
     candles = walk(api_client, "ETH", interval=interval, limit=7)
