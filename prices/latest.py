@@ -114,11 +114,13 @@ def latest_prices(symbols: list[str] | None = None) -> tuple[list[LatestPrice], 
             # full refill from PostgreSQL happened since.
             if redis.exists(COMPLETE_KEY):
                 raw = redis.hgetall(REDIS_KEY)
-                return [orjson.loads(raw[k]) for k in sorted(raw)], True
+                found = [parse_latest_price(raw[k]) for k in sorted(raw)]
+                if all(found):
+                    return found, True  # type: ignore[return-value]
         elif symbols:
-            values = redis.hmget(REDIS_KEY, symbols)
-            if all(values):
-                return [orjson.loads(v) for v in values], True
+            found = [parse_latest_price(v) for v in redis.hmget(REDIS_KEY, symbols)]
+            if all(found):
+                return found, True  # type: ignore[return-value]
     except RedisError:
         logger.warning("redis unavailable: latest prices read from PostgreSQL")
     prices = _from_database(symbols)
@@ -133,4 +135,16 @@ def latest_price_read(symbol: str) -> tuple[str, tuple[str, str]]:
 
 
 def parse_latest_price(raw: bytes | None) -> LatestPrice | None:
-    return None if raw is None else orjson.loads(raw)
+    """The stored price, or None when missing or not one of ours (then PostgreSQL)."""
+    if raw is None:
+        return None
+    try:
+        price = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return None
+    if not isinstance(price, dict) or not price.keys() >= _FIELDS:
+        return None
+    return price  # type: ignore[return-value]
+
+
+_FIELDS = frozenset(LatestPrice.__annotations__)

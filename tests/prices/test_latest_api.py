@@ -48,6 +48,15 @@ def test_after_redis_lost_its_data_the_price_comes_from_postgresql(api_client, p
     assert api_client.get(ONE.format("BTC"))["X-Cache"] == "HIT"  # refilled
 
 
+def test_a_corrupt_entry_in_redis_is_replaced_from_postgresql(api_client, priced):
+    get_redis_connection("default").hset("mp:latest", "BTC", b'{"x": 1}')
+    response = api_client.get(ONE.format("BTC"))
+    assert response.status_code == 200
+    assert response["X-Cache"] == "MISS"
+    assert response.json()["price"] == 64000.5
+    assert api_client.get(ONE.format("BTC"))["X-Cache"] == "HIT"
+
+
 def test_with_redis_down_prices_are_still_served(api_client, priced, settings):
     default = settings.CACHES["default"]
     settings.CACHES = {"default": {**default, "LOCATION": "redis://127.0.0.1:1/0"}}
