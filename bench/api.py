@@ -7,8 +7,9 @@
 - Serving: uvicorn with 2 workers on marketpulse.asgi, as `make run` (Procfile `web`),
   with a Redis database of its own (BENCH_REDIS_URL, default db 15 of REDIS_URL's server)
   and the rate limits raised for the load generator (THROTTLE_RATE_ANON, README).
-- Load: wrk on loopback, bounded (BENCH_SECONDS per run, default 5), at 1 and at 64
-  connections. History requests pick a random window per request from thousands, so
+- Load: wrk on loopback at 1 and at 64 connections, BENCH_SECONDS (default 3) per run,
+  BENCH_ROUNDS (default 3) interleaved rounds, medians reported: about 90 s in all.
+  History requests pick a random window per request from thousands, so
   most are cache misses: the figures are the database path, not a cached copy.
 """
 
@@ -23,6 +24,7 @@ import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from statistics import median
 from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
@@ -35,7 +37,8 @@ DATABASE = "marketpulse_bench"
 SYMBOLS = ["BTC", "ETH", "NEO", "XRP", "ADA"]
 T0 = datetime(2022, 1, 1, tzinfo=UTC)
 MINUTES = 2 * 525_600  # two years of minutes per asset
-SECONDS = int(os.environ.get("BENCH_SECONDS", "5"))
+SECONDS = int(os.environ.get("BENCH_SECONDS", "3"))
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
 
 
 def with_path(url: str, path: str) -> str:
@@ -244,9 +247,11 @@ def to_ms(text: str) -> float:
     return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}[unit]
 
 
-def run_wrk(wrk: str, url: str, connections: int, script: str | None) -> dict:
+def run_wrk(
+    wrk: str, url: str, connections: int, script: str | None, seconds: int = 0
+) -> dict:
     command = [
-        wrk, f"-t{min(2, connections)}", f"-c{connections}", f"-d{SECONDS}s",
+        wrk, f"-t{min(2, connections)}", f"-c{connections}", f"-d{seconds or SECONDS}s",
         "--latency", "--timeout", "10s",
     ]  # fmt: skip
     if script:
@@ -266,26 +271,40 @@ def run_wrk(wrk: str, url: str, connections: int, script: str | None) -> dict:
     }
 
 
-def measure(wrk: str, base: str, path: str, script: str | None) -> dict[str, float]:
-    run_wrk(wrk, base + path, 8, script)  # warm both workers' connections and caches
-    one = run_wrk(wrk, base + path, 1, script)
-    many = run_wrk(wrk, base + path, 64, script)
-    if one["errors"] or many["errors"]:
-        raise SystemExit(f"bench api: {path} answered errors under load: {one} {many}")
-    return {
-        "rps": round(many["rps"], 1),
-        "p50_ms_c1": one["p50_ms"],
-        "p99_ms_c1": one["p99_ms"],
-        "p50_ms": many["p50_ms"],
-        "p99_ms": many["p99_ms"],
-    }
+def measure(
+    wrk: str, base: str, targets: list[tuple[str, str, str | None]]
+) -> dict[str, dict[str, float]]:
+    """ROUNDS rounds; in each, every target at 1 then 64 connections, so all targets
+    share the machine's conditions (other load drifts); the median round is reported."""
+    runs: dict[str, list[tuple[dict, dict]]] = {name: [] for name, _, _ in targets}
+    for _name, path, script in targets:
+        run_wrk(wrk, base + path, 8, script, seconds=2)  # warm connections and caches
+    for _ in range(ROUNDS):
+        for name, path, script in targets:
+            one = run_wrk(wrk, base + path, 1, script)
+            many = run_wrk(wrk, base + path, 64, script)
+            if one["errors"] or many["errors"]:
+                raise SystemExit(f"bench api: {path} answered errors: {one} {many}")
+            runs[name].append((one, many))
+    results = {}
+    for name, pairs in runs.items():
+        one = [p[0] for p in pairs]
+        many = [p[1] for p in pairs]
+        results[name] = {
+            "rps": round(median(r["rps"] for r in many), 1),
+            "p50_ms_c1": median(r["p50_ms"] for r in one),
+            "p99_ms_c1": median(r["p99_ms"] for r in one),
+            "p50_ms": median(r["p50_ms"] for r in many),
+            "p99_ms": median(r["p99_ms"] for r in many),
+        }
+        print(f"   {name}: {results[name]}", flush=True)
+    return results
 
 
 def main() -> dict[str, dict]:
     wrk = ensure_wrk()
     env = bench_env()
     prepare(env)
-    results: dict[str, dict] = {}
     with tempfile.TemporaryDirectory() as tmp, asgi_server(env, workers=2) as base:
         scripts = {}
         for kind in ("page_1000", "year_1d"):
@@ -298,9 +317,7 @@ def main() -> dict[str, dict]:
             ("page_1000", "/", scripts["page_1000"]),
             ("year_1d", "/", scripts["year_1d"]),
         ]
-        for name, path, script in targets:
-            results[name] = measure(wrk, base, path, script)
-            print(f"   {name}: {results[name]}", flush=True)
+        results = measure(wrk, base, targets)
     ceiling = results["ceiling"]["rps"]
     for figures in results.values():
         figures["vs_ceiling"] = round(figures["rps"] / ceiling, 3)
