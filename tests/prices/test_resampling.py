@@ -1,9 +1,11 @@
 """Exact resampling: every derived interval checked against pandas on the real demo candles."""
 
+import io
 from datetime import UTC, datetime
 
 import pandas as pd
 import pytest
+from django.core.management import call_command
 
 from prices.models import CandleRollup
 from prices.services import CandleIn, upsert_candles
@@ -135,3 +137,13 @@ def test_rollups_follow_new_and_corrected_candles(btc):
         asset=btc, interval="1h", rows=[CandleIn(t0, 1, 2, 1, 2, 3)], source="x"
     )
     assert CandleRollup.objects.get(asset=btc, interval="1h").high == 110.0
+
+
+def test_the_rollups_can_be_rebuilt_from_the_candles(eth):
+    load_demo(eth, "binance_2018-06_ETH-USDT_1m.csv.gz")
+    expected = rollup_frame(eth, "1h")
+    CandleRollup.objects.all().delete()
+    out = io.StringIO()
+    call_command("refresh_rollups", "eth", stdout=out)
+    assert out.getvalue().startswith("ETH: rollups rebuilt 2018-06-18")
+    assert_same(rollup_frame(eth, "1h"), expected)
