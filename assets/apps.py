@@ -1,5 +1,13 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_delete, post_save
 
 
 class AssetsConfig(AppConfig):
     name = "assets"
+
+    def ready(self) -> None:
+        from assets.models import Asset
+        from assets.signals import asset_changed
+
+        post_save.connect(asset_changed, sender=Asset, dispatch_uid="asset_cache")
+        post_delete.connect(asset_changed, sender=Asset, dispatch_uid="asset_cache_del")

@@ -82,6 +82,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "marketpulse.api.throttles.RateLimitHeadersMiddleware",
 ]
 
 ROOT_URLCONF = "marketpulse.urls"
@@ -190,7 +191,25 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DATETIME_FORMAT": "%Y-%m-%dT%H:%M:%SZ",
+    # Counted in Redis, shared by every process (marketpulse/api/throttles.py). `make bench`
+    # raises them for its load generator through these same variables.
+    "DEFAULT_THROTTLE_CLASSES": [
+        "marketpulse.api.throttles.AnonThrottle",
+        "marketpulse.api.throttles.UserThrottle",
+    ],
+    # Proxies in front that append to X-Forwarded-For; 0 trusts only the socket's peer
+    # address, so a client cannot pick its own rate-limit bucket with a forged header.
+    "NUM_PROXIES": env.int("NUM_PROXIES", default=0),
+    "DEFAULT_THROTTLE_RATES": {
+        "anon": env.str("THROTTLE_RATE_ANON", default="600/min"),
+        "user": env.str("THROTTLE_RATE_USER", default="3000/min"),
+    },
 }
+
+# Seconds a cached API response may live. Entries also go stale at once when new data for
+# their asset arrives (prices/caching.py); the TTL only bounds what an unhooked write
+# (e.g. a bulk UPDATE of listings) can leave behind.
+API_CACHE_TTL = env.int("API_CACHE_TTL", default=300)
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "MarketPulse API",

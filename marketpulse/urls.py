@@ -9,9 +9,13 @@ from drf_spectacular.views import (
 )
 from rest_framework.routers import DefaultRouter
 
+from assets.views import AssetViewSet
 from marketpulse import health
+from prices.views import PriceViewSet
 
 router = DefaultRouter(trailing_slash=True)
+router.register("assets", AssetViewSet, basename="asset")
+router.register("prices", PriceViewSet, basename="prices")
 
 urlpatterns = [
     path("api/v1/", include(router.urls)),

@@ -12,10 +12,12 @@ from typing import TypedDict
 
 import orjson
 from django.conf import settings
+from django.db import transaction
 from django_redis import get_redis_connection
 from redis.exceptions import RedisError
 
 from assets.models import Asset
+from prices import caching
 
 logger = logging.getLogger(__name__)
 
@@ -56,6 +58,7 @@ def record_latest_prices(prices: Iterable[tuple[Asset, float, datetime, str]]) -
     the latest price backwards.
     """
     fresh: list[LatestPrice] = []
+    changed: list[str] = []
     for asset, price, as_of, source in prices:
         updated = (
             Asset.objects.filter(pk=asset.pk)
@@ -67,6 +70,7 @@ def record_latest_prices(prices: Iterable[tuple[Asset, float, datetime, str]]) -
             latest = _from_asset(asset)
             assert latest is not None
             fresh.append(latest)
+            changed.append(asset.symbol)
     if fresh:
         try:
             get_redis_connection("default").hset(
@@ -74,6 +78,8 @@ def record_latest_prices(prices: Iterable[tuple[Asset, float, datetime, str]]) -
             )
         except RedisError:
             logger.warning("redis unavailable: latest prices kept in PostgreSQL only")
+        # Asset pages and listings show the price: their cached copies go stale.
+        transaction.on_commit(lambda: caching.bump_versions(changed))
     return len(fresh)
 
 
@@ -108,13 +114,37 @@ def latest_prices(symbols: list[str] | None = None) -> tuple[list[LatestPrice], 
             # full refill from PostgreSQL happened since.
             if redis.exists(COMPLETE_KEY):
                 raw = redis.hgetall(REDIS_KEY)
-                return [orjson.loads(raw[k]) for k in sorted(raw)], True
+                found = [parse_latest_price(raw[k]) for k in sorted(raw)]
+                if all(found):
+                    return found, True  # type: ignore[return-value]
         elif symbols:
-            values = redis.hmget(REDIS_KEY, symbols)
-            if all(values):
-                return [orjson.loads(v) for v in values], True
+            found = [parse_latest_price(v) for v in redis.hmget(REDIS_KEY, symbols)]
+            if all(found):
+                return found, True  # type: ignore[return-value]
     except RedisError:
         logger.warning("redis unavailable: latest prices read from PostgreSQL")
     prices = _from_database(symbols)
     _refill(prices, complete=symbols is None)
     return prices, False
+
+
+def latest_price_read(symbol: str) -> tuple[str, tuple[str, str]]:
+    """The Redis command reading one latest price, for callers batching round trips;
+    `parse_latest_price` reads its reply (None: ask `latest_prices`)."""
+    return "hget", (REDIS_KEY, symbol)
+
+
+def parse_latest_price(raw: bytes | None) -> LatestPrice | None:
+    """The stored price, or None when missing or not one of ours (then PostgreSQL)."""
+    if raw is None:
+        return None
+    try:
+        price = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return None
+    if not isinstance(price, dict) or not price.keys() >= _FIELDS:
+        return None
+    return price  # type: ignore[return-value]
+
+
+_FIELDS = frozenset(LatestPrice.__annotations__)

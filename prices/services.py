@@ -10,7 +10,9 @@ from itertools import islice
 from django.db import connection, transaction
 
 from assets.models import Asset
-from prices.intervals import is_aligned
+from prices import caching
+from prices.intervals import Interval, is_aligned
+from prices.rollups import refresh_rollups
 
 # Nothing before Bitcoin's first block is market data.
 EARLIEST_OPEN_TIME = datetime(2009, 1, 3, tzinfo=UTC)
@@ -186,6 +188,18 @@ def _upsert_batch(
             _UPSERT, {"asset_id": asset.pk, "interval": interval, "source": source}
         )
         inserted, updated, distinct = cursor.fetchone()
+        if inserted or updated:
+            # Same transaction: rollups never disagree with the candles they summarise.
+            if interval == Interval.M1:
+                refresh_rollups(
+                    asset_id=asset.pk,
+                    start=result.first_open_time,
+                    end=result.last_open_time,
+                )
+            # Cached responses for this asset go stale once the new rows are visible.
+            transaction.on_commit(
+                lambda: caching.bump_versions([asset.symbol], listing=False)
+            )
     result.inserted, result.updated = inserted, updated
     result.duplicate = len(valid) - distinct
     result.unchanged = distinct - inserted - updated

@@ -1,0 +1,88 @@
+"""Listing filters: `AssetFilter(params, queryset).qs`; bad values fail validation (400)."""
+
+from typing import Any
+
+import django_filters
+from django import forms
+from django.db.models import F, Q, QuerySet
+
+from assets.models import Asset, AssetClass
+from prices.serializers import symbol_error
+
+ORDERING_FIELDS = ("rank", "market_cap", "volume_24h", "change_24h", "price", "symbol")
+
+
+class SymbolListField(forms.CharField):
+    def clean(self, value: Any) -> list[str] | None:
+        text = super().clean(value)
+        if not text:
+            return None
+        symbols = [s.strip().upper() for s in text.split(",") if s.strip()]
+        if not symbols or len(symbols) > 250:
+            raise forms.ValidationError("Give 1 to 250 comma-separated symbols.")
+        bad = [s for s in symbols if symbol_error(s)]
+        if bad:
+            raise forms.ValidationError(f"Malformed symbols: {', '.join(bad[:5])}.")
+        return symbols
+
+
+class SymbolListFilter(django_filters.Filter):
+    field_class = SymbolListField
+
+
+class NullsLastOrderingFilter(django_filters.OrderingFilter):
+    """Assets without a figure sort after those with one, either direction; symbol
+    breaks ties so limit/offset pages never overlap."""
+
+    def filter(self, qs: QuerySet, value: list[str] | None) -> QuerySet:
+        if not value:
+            return qs
+        order = []
+        for name in value:
+            field = F(self.param_map.get(name.lstrip("-"), name.lstrip("-")))
+            if name.startswith("-"):
+                order.append(field.desc(nulls_last=True))
+            else:
+                order.append(field.asc(nulls_last=True))
+        return qs.order_by(*order, "symbol")
+
+
+class AssetFilter(django_filters.FilterSet):
+    symbols = SymbolListFilter(
+        method="filter_symbols", help_text="Comma-separated symbols, case-insensitive."
+    )
+    search = django_filters.CharFilter(
+        method="filter_search",
+        max_length=100,
+        help_text="Case-insensitive prefix of the symbol or the name.",
+    )
+    asset_class = django_filters.ChoiceFilter(choices=AssetClass.choices)
+    market_cap_min = django_filters.NumberFilter("market_cap", lookup_expr="gte")
+    market_cap_max = django_filters.NumberFilter("market_cap", lookup_expr="lte")
+    volume_min = django_filters.NumberFilter("volume_24h", lookup_expr="gte")
+    volume_max = django_filters.NumberFilter("volume_24h", lookup_expr="lte")
+    price_min = django_filters.NumberFilter("price", lookup_expr="gte")
+    price_max = django_filters.NumberFilter("price", lookup_expr="lte")
+    tracked = django_filters.ChoiceFilter(
+        method="filter_tracked", choices=[("true", "true"), ("false", "false")]
+    )
+    ordering = NullsLastOrderingFilter(
+        fields=ORDERING_FIELDS,
+        help_text="One or more of " + ", ".join(ORDERING_FIELDS) + "; '-' descends.",
+    )
+
+    class Meta:
+        model = Asset
+        fields: list[str] = []
+
+    def filter_symbols(self, qs: QuerySet, name: str, value: list[str]) -> QuerySet:
+        return qs.filter(symbol__in=value)
+
+    def filter_tracked(self, qs: QuerySet, name: str, value: str) -> QuerySet:
+        return qs.filter(is_tracked=value == "true")
+
+    def filter_search(self, qs: QuerySet, name: str, value: str) -> QuerySet:
+        value = value.strip()
+        if not value:
+            return qs
+        return qs.filter(Q(symbol__istartswith=value) | Q(name__istartswith=value))

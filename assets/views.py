@@ -1,0 +1,127 @@
+"""Asset listings: filtered, ordered and paged lists, one asset, top lists; all cached."""
+
+from urllib.parse import urlencode
+
+from django.conf import settings
+from django.http import HttpResponse
+from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from rest_framework import serializers, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import NotFound
+from rest_framework.request import Request
+
+from assets import selectors
+from assets.filters import AssetFilter
+from assets.models import Asset
+from assets.serializers import AssetSerializer
+from marketpulse.api.pagination import LimitOffsetPage
+from marketpulse.api.renderers import OrjsonRenderer, dumps
+from marketpulse.api.schema import NOT_FOUND, READ_ERRORS, error
+from prices import caching
+from prices.views import JsonFirstMixin, clean_symbol
+
+
+class TopQuerySerializer(serializers.Serializer):
+    limit = serializers.IntegerField(min_value=1, max_value=100, default=10)
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="Asset listings",
+        description="Filter, order and page (limit at most "
+        f"{LimitOffsetPage.max_limit}). Cached; new prices invalidate.",
+        responses={200: AssetSerializer(many=True), **READ_ERRORS},
+    ),
+    retrieve=extend_schema(
+        summary="One asset",
+        description="Symbol case-insensitive; latest price and 24h figures.",
+        responses={200: AssetSerializer, 404: NOT_FOUND, **READ_ERRORS},
+    ),
+)
+class AssetViewSet(JsonFirstMixin, viewsets.ReadOnlyModelViewSet):
+    serializer_class = AssetSerializer
+    filter_backends = [DjangoFilterBackend]
+    filterset_class = AssetFilter
+    pagination_class = LimitOffsetPage
+    renderer_classes = [OrjsonRenderer]
+    lookup_field = "symbol"
+    lookup_value_regex = "[^/]+"
+
+    def get_queryset(self):  # type: ignore[no-untyped-def]
+        return selectors.asset_list()
+
+    def get_object(self) -> Asset:
+        symbol = clean_symbol(self.kwargs["symbol"])
+        asset = selectors.asset_by_symbol(symbol=symbol)
+        if asset is None:
+            raise NotFound(f"No asset with symbol {symbol}.")
+        return asset
+
+    def list(self, request: Request, *args: object, **kwargs: object) -> HttpResponse:
+        query = urlencode(sorted(request.query_params.lists()), doseq=True)
+        # `next`/`previous` are absolute URLs: the host is part of the response.
+        key = f"assets:{request.get_host()}:{query}"
+
+        def build() -> tuple[bytes, int]:
+            response = super(AssetViewSet, self).list(request, *args, **kwargs)
+            return dumps(response.data), settings.API_CACHE_TTL
+
+        return caching.cached_json(request, scope=caching.LISTING, key=key, build=build)
+
+    def retrieve(
+        self, request: Request, *args: object, **kwargs: object
+    ) -> HttpResponse:
+        symbol = clean_symbol(self.kwargs["symbol"])
+
+        def build() -> tuple[bytes, int]:
+            return dumps(self.get_serializer(self.get_object()).data), (
+                settings.API_CACHE_TTL
+            )
+
+        return caching.cached_json(
+            request, scope=symbol, key=f"asset:{symbol}", build=build
+        )
+
+    @extend_schema(
+        summary="Top assets",
+        description="By market cap, 24h volume, or 24h change (gainers: highest "
+        "first; losers: lowest first). Assets without the figure are left out.",
+        parameters=[
+            TopQuerySerializer,
+            OpenApiParameter(
+                "category",
+                str,
+                OpenApiParameter.PATH,
+                enum=[*selectors.TOP_CATEGORIES],
+            ),
+        ],
+        responses={
+            200: AssetSerializer(many=True),
+            404: error("Unknown category.", "not_found", "No route for ..."),
+            **READ_ERRORS,
+        },
+    )
+    @action(
+        detail=False,
+        url_path=r"top/(?P<category>market_cap|volume|gainers|losers)",
+        filter_backends=[],
+        pagination_class=None,
+    )
+    def top(self, request: Request, category: str) -> HttpResponse:
+        query = TopQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        limit = query.validated_data["limit"]
+
+        def build() -> tuple[bytes, int]:
+            assets = selectors.top_assets(category=category, limit=limit)
+            return dumps(AssetSerializer(assets, many=True).data), (
+                settings.API_CACHE_TTL
+            )
+
+        return caching.cached_json(
+            request,
+            scope=caching.LISTING,
+            key=f"top:{category}:{limit}",
+            build=build,
+        )

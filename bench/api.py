@@ -1,0 +1,324 @@
+"""`make bench` api section: the REST API as served, against >= 5M 1-minute candles.
+
+- Data: a database of its own (`marketpulse_bench` on the server of DATABASE_URL, or
+  BENCH_DATABASE_URL), so dev and test data stay untouched; loaded once and reused. The
+  real demo 1m candles of five assets are tiled in time over two years (5 x 1,051,200 =
+  5.26M candles); their rollups are built by the same code `upsert_candles` uses.
+- Serving: uvicorn with 2 workers on marketpulse.asgi, as `make run` (Procfile `web`),
+  with a Redis database of its own (BENCH_REDIS_URL, default db 15 of REDIS_URL's server)
+  and the rate limits raised for the load generator (THROTTLE_RATE_ANON, README).
+- Load: wrk on loopback at 1 and at 64 connections, BENCH_SECONDS (default 3) per run,
+  BENCH_ROUNDS (default 3) interleaved rounds, medians reported: about 90 s in all.
+  History requests pick a random window per request from thousands, so
+  most are cache misses: the figures are the database path, not a cached copy.
+"""
+
+import json
+import os
+import random
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from statistics import median
+from urllib.parse import urlsplit, urlunsplit
+
+import psycopg
+
+from tests.servers import asgi_server
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+PYTHON = sys.executable
+DATABASE = "marketpulse_bench"
+SYMBOLS = ["BTC", "ETH", "NEO", "XRP", "ADA"]
+T0 = datetime(2022, 1, 1, tzinfo=UTC)
+MINUTES = 2 * 525_600  # two years of minutes per asset
+SECONDS = int(os.environ.get("BENCH_SECONDS", "3"))
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
+
+
+def with_path(url: str, path: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(path=path))
+
+
+def bench_env() -> dict[str, str]:
+    env = dict(os.environ)
+    env["DATABASE_URL"] = os.environ.get("BENCH_DATABASE_URL") or with_path(
+        os.environ["DATABASE_URL"], f"/{DATABASE}"
+    )
+    env["REDIS_URL"] = os.environ.get("BENCH_REDIS_URL") or with_path(
+        os.environ["REDIS_URL"], "/15"
+    )
+    env["THROTTLE_RATE_ANON"] = env["THROTTLE_RATE_USER"] = "100000000/min"
+    env["LOG_LEVEL"] = "WARNING"  # one JSON access line per request would cost more
+    return env
+
+
+def ensure_wrk() -> str:
+    found = shutil.which("wrk")
+    if not found:
+        subprocess.run(
+            "apt-get update -qq && apt-get install -y -qq wrk",
+            shell=True,
+            check=False,
+            capture_output=True,
+        )
+        found = shutil.which("wrk")
+    if not found:
+        raise SystemExit(
+            "bench api: wrk is required (Debian: apt-get install wrk) and could not be "
+            "installed automatically."
+        )
+    return found
+
+
+def manage(env: dict[str, str], *args: str) -> None:
+    subprocess.run([PYTHON, "manage.py", *args], cwd=BASE_DIR, env=env, check=True)
+
+
+def ensure_database(url: str) -> None:
+    name = urlsplit(url).path.lstrip("/")
+    admin = with_path(url, "/postgres")
+    with psycopg.connect(admin, autocommit=True) as conn:
+        if not conn.execute(
+            "SELECT 1 FROM pg_database WHERE datname = %s", [name]
+        ).fetchone():
+            conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def demo_rows(symbol: str) -> list[tuple]:
+    import csv
+    import gzip
+
+    manifest = BASE_DIR / "data" / "demo" / "manifest.csv"
+    with open(manifest, newline="") as handle:
+        entry = next(
+            e
+            for e in csv.DictReader(handle)
+            if e["symbol"] == symbol and e["interval"] == "1m"
+        )
+    with gzip.open(BASE_DIR / "data" / "demo" / entry["file"], "rt") as handle:
+        reader = csv.reader(handle)
+        next(reader)
+        return [
+            (n, *map(float, row[1:]))
+            for n, row in enumerate(sorted(reader, key=lambda r: r[0]))
+        ]
+
+
+def load(env: dict[str, str]) -> None:
+    """Tiles each asset's real 1m demo candles over two years, once."""
+    url = env["DATABASE_URL"]
+    loaded = False
+    with psycopg.connect(url, autocommit=True) as conn:
+        for symbol in SYMBOLS:
+            asset_id = conn.execute(
+                "SELECT id FROM assets_asset WHERE symbol = %s", [symbol]
+            ).fetchone()
+            if asset_id is None:
+                asset_id = conn.execute(
+                    "INSERT INTO assets_asset (symbol, name, asset_class, is_tracked,"
+                    " binance_symbol, price_source, created_at, updated_at) VALUES"
+                    " (%s, %s, 'crypto', true, '', '', now(), now()) RETURNING id",
+                    [symbol, symbol],
+                ).fetchone()
+            asset_id = asset_id[0]
+            have = conn.execute(
+                "SELECT count(*) FROM prices_candle WHERE asset_id = %s"
+                " AND interval = '1m' AND open_time >= %s AND open_time < %s",
+                [asset_id, T0, T0 + timedelta(minutes=MINUTES)],
+            ).fetchone()[0]
+            if have >= MINUTES:
+                continue
+            started = time.monotonic()
+            rows = demo_rows(symbol)
+            with conn.transaction():
+                conn.execute(
+                    "CREATE TEMP TABLE tile (n int, open float8, high float8,"
+                    " low float8, close float8, volume float8) ON COMMIT DROP"
+                )
+                with conn.cursor().copy("COPY tile FROM STDIN") as copy:
+                    for row in rows:
+                        copy.write_row(row)
+                conn.execute(
+                    """
+                    INSERT INTO prices_candle
+                        (asset_id, interval, open_time, open, high, low, close,
+                         volume, source)
+                    SELECT %(asset)s, '1m', %(t0)s + g * interval '1 minute',
+                           t.open, t.high, t.low, t.close, t.volume, 'bench'
+                    FROM generate_series(0, %(n)s - 1) AS g
+                    JOIN tile AS t ON t.n = g %% %(len)s
+                    ORDER BY g  -- stored in time order, as live data arrives
+                    ON CONFLICT DO NOTHING
+                    """,
+                    {"asset": asset_id, "t0": T0, "n": MINUTES, "len": len(rows)},
+                )
+            print(
+                f"   loaded {MINUTES:,} 1m candles of {symbol} "
+                f"in {time.monotonic() - started:.0f}s",
+                flush=True,
+            )
+            loaded = True
+        if loaded:
+            # Rows in time order on disk, as data arriving minute by minute lies: a
+            # 1000-candle page then reads ~30 pages, not ~1000.
+            conn.execute("CLUSTER prices_candle USING candle_unique_open_time")
+        conn.execute("ANALYZE prices_candle")
+
+
+SETUP = """
+import django; django.setup()
+from datetime import UTC, datetime, timedelta
+from assets.models import Asset
+from prices.latest import record_latest_prices
+from prices.models import Candle
+from prices.rollups import refresh_rollups
+t0, minutes = datetime.fromisoformat({t0!r}), {minutes}
+clustered = True
+for asset in Asset.objects.filter(symbol__in={symbols!r}):
+    first, last = t0, t0 + timedelta(minutes=minutes - 1)
+    if asset.rollups.filter(interval="1d").count() < minutes // 1440:
+        refresh_rollups(asset_id=asset.pk, start=first, end=last)
+        clustered = False
+    close = Candle.objects.get(asset=asset, interval="1m", open_time=last).close
+    Asset.objects.filter(pk=asset.pk).update(price=None, price_as_of=None)
+    record_latest_prices([(asset, close, datetime.now(UTC), "bench")])
+if not clustered:
+    from django.db import connection
+    with connection.cursor() as cursor:
+        cursor.execute("CLUSTER prices_candlerollup USING candlerollup_unique_open_time")
+        cursor.execute("ANALYZE prices_candlerollup")
+"""
+
+
+def prepare(env: dict[str, str]) -> None:
+    ensure_database(env["DATABASE_URL"])
+    manage(env, "migrate", "--noinput", "-v", "0")
+    load(env)
+    started = time.monotonic()
+    code = SETUP.format(t0=T0.isoformat(), minutes=MINUTES, symbols=SYMBOLS)
+    subprocess.run(
+        [PYTHON, "-c", code],
+        cwd=BASE_DIR,
+        env={**env, "DJANGO_SETTINGS_MODULE": "marketpulse.settings"},
+        check=True,
+    )
+    print(f"   rollups + latest prices ready ({time.monotonic() - started:.0f}s)")
+
+
+def iso(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def paths(kind: str, count: int = 20_000) -> list[str]:
+    rng = random.Random(42)
+    out = []
+    for _ in range(count):
+        symbol = rng.choice(SYMBOLS)
+        if kind == "page_1000":
+            start = T0 + timedelta(minutes=rng.randrange(MINUTES - 1000))
+            query = f"interval=1m&limit=1000&start={iso(start)}"
+        else:  # a year of 1m candles as 1d
+            start = T0 + timedelta(days=rng.randrange(365))
+            end = start + timedelta(days=365)
+            query = f"interval=1d&limit=5000&start={iso(start)}&end={iso(end)}"
+        out.append(f"/api/v1/prices/{symbol}/candles/?{query}")
+    return out
+
+
+LUA = """
+local paths = {%s}
+local n = #paths
+math.randomseed(os.time() + tonumber(tostring({}):sub(8), 16) %% 1000)
+request = function()
+  return wrk.format("GET", paths[math.random(1, n)])
+end
+"""
+
+
+def to_ms(text: str) -> float:
+    value, unit = re.fullmatch(r"([\d.]+)(us|ms|s|m)", text).groups()  # type: ignore[union-attr]
+    return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}[unit]
+
+
+def run_wrk(
+    wrk: str, url: str, connections: int, script: str | None, seconds: int = 0
+) -> dict:
+    command = [
+        wrk, f"-t{min(2, connections)}", f"-c{connections}", f"-d{seconds or SECONDS}s",
+        "--latency", "--timeout", "10s",
+    ]  # fmt: skip
+    if script:
+        command += ["-s", script]
+    out = subprocess.run(
+        [*command, url], capture_output=True, text=True, check=True
+    ).stdout
+    latency = dict(re.findall(r"^\s+(50|99)(?:\.0+)?%\s+(\S+)\s*$", out, re.M))
+    if "50" not in latency or "99" not in latency:
+        raise SystemExit(f"bench api: could not read wrk's output:\n{out}")
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    return {
+        "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),  # type: ignore[union-attr]
+        "p50_ms": to_ms(latency["50"]),
+        "p99_ms": to_ms(latency["99"]),
+        "errors": int(errors.group(1)) if errors else 0,
+    }
+
+
+def measure(
+    wrk: str, base: str, targets: list[tuple[str, str, str | None]]
+) -> dict[str, dict[str, float]]:
+    """ROUNDS rounds; in each, every target at 1 then 64 connections, so all targets
+    share the machine's conditions (other load drifts); the median round is reported."""
+    runs: dict[str, list[tuple[dict, dict]]] = {name: [] for name, _, _ in targets}
+    for _name, path, script in targets:
+        run_wrk(wrk, base + path, 8, script, seconds=2)  # warm connections and caches
+    for _ in range(ROUNDS):
+        for name, path, script in targets:
+            one = run_wrk(wrk, base + path, 1, script)
+            many = run_wrk(wrk, base + path, 64, script)
+            if one["errors"] or many["errors"]:
+                raise SystemExit(f"bench api: {path} answered errors: {one} {many}")
+            runs[name].append((one, many))
+    results = {}
+    for name, pairs in runs.items():
+        one = [p[0] for p in pairs]
+        many = [p[1] for p in pairs]
+        results[name] = {
+            "rps": round(median(r["rps"] for r in many), 1),
+            "p50_ms_c1": median(r["p50_ms"] for r in one),
+            "p99_ms_c1": median(r["p99_ms"] for r in one),
+            "p50_ms": median(r["p50_ms"] for r in many),
+            "p99_ms": median(r["p99_ms"] for r in many),
+        }
+        print(f"   {name}: {results[name]}", flush=True)
+    return results
+
+
+def main() -> dict[str, dict]:
+    wrk = ensure_wrk()
+    env = bench_env()
+    prepare(env)
+    with tempfile.TemporaryDirectory() as tmp, asgi_server(env, workers=2) as base:
+        scripts = {}
+        for kind in ("page_1000", "year_1d"):
+            script = Path(tmp) / f"{kind}.lua"
+            script.write_text(LUA % ",".join(json.dumps(p) for p in paths(kind)))
+            scripts[kind] = str(script)
+        targets = [
+            ("ceiling", "/health/live/", None),
+            ("latest", "/api/v1/prices/latest/BTC/", None),
+            ("page_1000", "/", scripts["page_1000"]),
+            ("year_1d", "/", scripts["year_1d"]),
+        ]
+        results = measure(wrk, base, targets)
+    ceiling = results["ceiling"]["rps"]
+    for figures in results.values():
+        figures["vs_ceiling"] = round(figures["rps"] / ceiling, 3)
+    return results

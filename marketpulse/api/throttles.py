@@ -1,0 +1,115 @@
+"""Rate limits in Redis, shared by every web process, with `X-RateLimit-*` headers.
+
+A fixed-window counter: one INCR + EXPIRE round trip per request. (DRF's own
+SimpleRateThrottle keeps a list of every request time in the window and rewrites it
+through the cache each time, which grows with the limit.) Limits come from
+`REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]` (env `THROTTLE_RATE_ANON` / `THROTTLE_RATE_USER`).
+"""
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from django.http import HttpRequest, HttpResponseBase
+from django_redis import get_redis_connection
+from redis.exceptions import RedisError
+from rest_framework.request import Request
+from rest_framework.throttling import SimpleRateThrottle
+
+if TYPE_CHECKING:  # rest_framework.views imports this module: no cycle at runtime
+    from rest_framework.views import APIView
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class RateLimit:
+    limit: int
+    remaining: int
+    reset: int  # seconds until the window starts over
+
+
+class RedisRateThrottle(SimpleRateThrottle):
+    """Allows `num_requests` per `duration` window per client; fails open without Redis."""
+
+    def allow_request(self, request: Request, view: "APIView") -> bool:
+        if self.rate is None:
+            return True
+        self.key = self.get_cache_key(request, view)
+        if self.key is None:
+            return True
+        now = int(time.time())
+        window = now - now % self.duration
+        key = f"mp:throttle:{self.key}:{window}"
+        django_request = request._request
+        # A view may ride along reads it needs anyway (`redis_prefetch`): one round
+        # trip to Redis for the whole request instead of two.
+        prefetch = getattr(view, "redis_prefetch", None)
+        extra = [] if prefetch is None else prefetch(request)
+        try:
+            pipe = get_redis_connection("default").pipeline(transaction=False)
+            pipe.incr(key)
+            pipe.expire(key, self.duration + 1)
+            for command, args in extra:
+                getattr(pipe, command)(*args)
+            count, _, *fetched = pipe.execute()
+        except RedisError:
+            # A limit we cannot count is not worth refusing paying clients for.
+            logger.warning("redis unavailable: rate limits not enforced")
+            return True
+        self.reset = window + self.duration - now
+        state = RateLimit(
+            self.num_requests, max(0, self.num_requests - count), self.reset
+        )
+        if extra:
+            django_request.redis_prefetched = fetched
+        previous = getattr(django_request, "rate_limit", None)
+        if previous is None or state.remaining < previous.remaining:
+            django_request.rate_limit = state
+        return count <= self.num_requests
+
+    def wait(self) -> float:
+        return float(self.reset)
+
+
+class AnonThrottle(RedisRateThrottle):
+    """Anonymous calls, per client IP."""
+
+    scope = "anon"
+
+    def get_cache_key(self, request: Request, view: "APIView") -> str | None:
+        if request.user and request.user.is_authenticated:
+            return None
+        return f"anon:{self.get_ident(request)}"
+
+
+class UserThrottle(RedisRateThrottle):
+    """Authenticated calls, per API key when one was used, else per user."""
+
+    scope = "user"
+
+    def get_cache_key(self, request: Request, view: "APIView") -> str | None:
+        if not (request.user and request.user.is_authenticated):
+            return None
+        key_id = getattr(request.auth, "pk", None)
+        if key_id is not None:
+            return f"key:{key_id}"
+        return f"user:{request.user.pk}"
+
+
+class RateLimitHeadersMiddleware:
+    """Copies the tightest limit a throttle counted into `X-RateLimit-*` headers."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
+        response = self.get_response(request)
+        state: RateLimit | None = getattr(request, "rate_limit", None)
+        if state is not None:
+            response["X-RateLimit-Limit"] = str(state.limit)
+            response["X-RateLimit-Remaining"] = str(state.remaining)
+            response["X-RateLimit-Reset"] = str(state.reset)
+        return response
