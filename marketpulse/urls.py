@@ -10,8 +10,11 @@ from drf_spectacular.views import (
 from rest_framework.routers import DefaultRouter
 
 from marketpulse import health
+from prices.sync_api import SyncRunViewSet, SyncViewSet
 
 router = DefaultRouter(trailing_slash=True)
+router.register("sync-runs", SyncRunViewSet, basename="sync-run")
+router.register("sync", SyncViewSet, basename="sync")
 
 urlpatterns = [
     path("api/v1/", include(router.urls)),
