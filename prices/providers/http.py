@@ -96,7 +96,7 @@ class HttpClient:
         if isinstance(exc, _Retryable) and exc.retry_after is not None:
             return exc.retry_after
         backoff = wait_exponential_jitter(
-            initial=settings.PROVIDER_BACKOFF_SECONDS,
+            multiplier=settings.PROVIDER_BACKOFF_SECONDS,
             max=settings.PROVIDER_MAX_BACKOFF_SECONDS,
             jitter=settings.PROVIDER_BACKOFF_SECONDS,
         )

@@ -7,7 +7,7 @@ import pytest
 
 from prices.providers import ProviderDataError, ProviderUnavailable, get_provider
 from prices.providers.http import retry_after_seconds
-from tests.prices.provider_server import Answer, payload, providers_http  # noqa: F401
+from tests.prices.sync.provider_server import Answer, payload
 
 MARKETS = "/cg/coins/markets"
 CMC = "/cmc/v1/cryptocurrency/listings/latest"
@@ -31,13 +31,16 @@ def test_coingecko_listings_normalise_every_recorded_entry(providers_http, setti
     btc = fetched.records[0]
     assert (btc.symbol, btc.name, btc.price, btc.rank) == ("BTC", "Bitcoin", 42590, 1)
     assert btc.as_of == datetime(2022, 3, 22, 17, 59, 4, 169000, tzinfo=UTC)
-    assert btc.market_cap == 808338133022 and btc.coingecko_id == "bitcoin"
+    assert btc.market_cap == 808338133022
+    assert btc.coingecko_id == "bitcoin"
     weth = next(r for r in fetched.records if r.coingecko_id == "weth")
     # The recording has weth with market_cap 0 and no rank: unknown, not zero.
-    assert weth.market_cap is None and weth.rank is None
+    assert weth.market_cap is None
+    assert weth.rank is None
     seen = providers_http.requests_to(MARKETS)[0]
     assert seen.headers["x-cg-demo-api-key"] == "cg-demo-key"
-    assert seen.query["vs_currency"] == ["usd"] and seen.query["per_page"] == ["15"]
+    assert seen.query["vs_currency"] == ["usd"]
+    assert seen.query["per_page"] == ["15"]
 
 
 def test_coingecko_pro_key_goes_in_the_pro_header(providers_http, settings):
@@ -108,7 +111,8 @@ def test_coinmarketcap_listings_use_the_key_header_and_quote_timestamps(
         1,
     )
     assert btc.as_of == datetime(2018, 8, 9, 22, 53, 32, tzinfo=UTC)
-    assert eth.symbol == "ETH" and eth.rank is None  # the documented sample has no rank
+    assert eth.symbol == "ETH"
+    assert eth.rank is None
     assert providers_http.requests_to(CMC)[0].headers["x-cmc_pro_api_key"] == "cmc-key"
 
 
@@ -136,7 +140,8 @@ def test_binance_klines_parse_string_prices_at_open_times(providers_http, btc):
         for k in raw
     ]
     query = providers_http.requests_to(KLINES)[0].query
-    assert query["symbol"] == ["BTCUSDT"] and query["interval"] == ["1m"]
+    assert query["symbol"] == ["BTCUSDT"]
+    assert query["interval"] == ["1m"]
     assert query["startTime"] == [str(raw[0][0])]
 
 
@@ -196,7 +201,8 @@ def test_5xx_every_time_gives_up_after_the_configured_attempts(
     # Exponential backoff with jitter: base 0.01 s doubling, plus up to 0.01 s of jitter.
     waits = [w for w in slept if w > 0]
     assert len(waits) == 2
-    assert 0.01 <= waits[0] <= 0.02 and 0.02 <= waits[1] <= 0.03
+    assert 0.01 <= waits[0] <= 0.02
+    assert 0.02 <= waits[1] <= 0.03
 
 
 def test_a_read_timeout_is_retried(providers_http):
@@ -246,12 +252,14 @@ def test_binance_klines_with_bad_rows_reject_only_those(providers_http, btc):
     fetched = get_provider("binance").candles(
         asset=btc, interval="1m", start=start, end=start + timedelta(minutes=10)
     )
-    assert len(fetched.records) == 8 and sum(fetched.rejected.values()) == 2
+    assert len(fetched.records) == 8
+    assert sum(fetched.rejected.values()) == 2
 
 
 def test_retry_after_accepts_seconds_and_http_dates():
     assert retry_after_seconds("7") == 7.0
-    assert retry_after_seconds(None) is None and retry_after_seconds("soon") is None
+    assert retry_after_seconds(None) is None
+    assert retry_after_seconds("soon") is None
     later = (datetime.now(UTC) + timedelta(seconds=30)).strftime(
         "%a, %d %b %Y %H:%M:%S GMT"
     )
