@@ -56,7 +56,11 @@ def upsert_listings(
             asset.coingecko_id = listing.coingecko_id
         if listing.coinmarketcap_id and not asset.coinmarketcap_id:
             asset.coinmarketcap_id = listing.coinmarketcap_id
-        asset.save()
+        if asset.pk is None:
+            asset.save()
+        else:  # never the price fields: those belong to record_latest_prices
+            asset.save(update_fields=[*LISTING_FIELDS, "coingecko_id",
+                                      "coinmarketcap_id", "updated_at"])  # fmt: skip
         seen.add(asset.pk)
         matched.append((asset, listing))
     return matched, created, rejected

@@ -193,7 +193,9 @@ def sync_prices(
         _count_rejected(run, unknown)
         rows = [(assets[p.symbol], p.price, p.as_of, provider.name)
                 for p in fetched.records if p.symbol in assets]  # fmt: skip
-    fresh = record_latest_prices(rows)
+    # A price we already hold (same value, same time) is neither rewritten nor republished.
+    changed = [r for r in rows if (r[0].price, r[0].price_as_of) != (r[1], r[2])]
+    fresh = record_latest_prices(changed)
     run.updated += int(fresh)
     run.details["stale_prices"] = len(rows) - int(fresh)
     publish_all(fresh.prices)
