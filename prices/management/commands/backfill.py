@@ -56,16 +56,13 @@ class Command(BaseCommand):
             bar.n = done
             bar.refresh()
 
-        original = sync.JOBS[SyncJob.BACKFILL]
-        sync.JOBS[SyncJob.BACKFILL] = lambda r, c: sync.backfill(
-            r, c, on_chunk=on_chunk
-        )
         try:
             run = sync.run_sync(
-                run_id=run.pk, providers=[get_provider(n) for n in names]
+                run_id=run.pk,
+                providers=[get_provider(n) for n in names],
+                progress=on_chunk,
             )
         finally:
-            sync.JOBS[SyncJob.BACKFILL] = original
             bar.close()
         self.stdout.write(
             f"backfill #{run.pk} {run.status}: {run.details.get('missing_before', 0)} "
