@@ -7,7 +7,6 @@ from django.db import transaction
 
 from assets.models import Asset
 from prices.latest import latest_prices
-from prices.models import SyncRun
 from prices.sync import queue_sync
 from tests import servers
 
