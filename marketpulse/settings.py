@@ -265,3 +265,5 @@ CANDLE_RETENTION_DAYS = env.int("CANDLE_RETENTION_DAYS", default=0)
 CANDLE_RETENTION_INTERVALS = env.list(
     "CANDLE_RETENTION_INTERVALS", default=["1m", "5m"]
 )
+# Finished sync runs are kept this long (the replay tick alone records ~4,000 a day).
+SYNC_RUN_RETENTION_DAYS = env.int("SYNC_RUN_RETENTION_DAYS", default=7)

@@ -290,13 +290,19 @@ def _chunks(
 def cleanup(
     run: SyncRun, chain: list[Provider], progress: Progress | None = None
 ) -> None:
-    """Deletes fine candles older than the retention; coarse intervals stay."""
+    """Deletes fine candles older than the retention (coarse intervals stay) and
+    finished sync runs older than theirs."""
+    now = datetime.now(UTC)
+    runs_cutoff = now - timedelta(days=settings.SYNC_RUN_RETENTION_DAYS)
+    run.details["sync_runs_deleted"], _ = (
+        SyncRun.objects.filter(finished_at__lt=runs_cutoff).exclude(pk=run.pk).delete()
+    )
     days = int(run.params.get("days", settings.CANDLE_RETENTION_DAYS))
     if days <= 0:
         run.details["deleted"] = 0
-        run.details["note"] = "retention off (CANDLE_RETENTION_DAYS=0)"
+        run.details["note"] = "candle retention off (CANDLE_RETENTION_DAYS=0)"
         return
-    cutoff = datetime.now(UTC) - timedelta(days=days)
+    cutoff = now - timedelta(days=days)
     deleted, _ = Candle.objects.filter(
         interval__in=settings.CANDLE_RETENTION_INTERVALS, open_time__lt=cutoff
     ).delete()

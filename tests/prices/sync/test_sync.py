@@ -387,6 +387,24 @@ def test_cleanup_deletes_only_fine_candles_past_retention(settings, btc):
     ]  # fmt: skip
 
 
+def test_cleanup_forgets_finished_sync_runs_past_their_retention(settings):
+    settings.SYNC_RUN_RETENTION_DAYS = 7
+    now = datetime.now(UTC)
+    old = SyncRun.objects.create(job="prices", status="succeeded",
+                                 finished_at=now - timedelta(days=8))  # fmt: skip
+    recent = SyncRun.objects.create(job="prices", status="failed",
+                                    finished_at=now - timedelta(days=6))  # fmt: skip
+    queued = SyncRun.objects.create(job="prices")
+    run = sync("cleanup")
+    assert run.details["sync_runs_deleted"] == 1
+    assert set(SyncRun.objects.values_list("pk", flat=True)) == {
+        recent.pk,
+        queued.pk,
+        run.pk,
+    }
+    assert not SyncRun.objects.filter(pk=old.pk).exists()
+
+
 def test_cleanup_is_off_without_a_retention(btc):
     upsert_candles(asset=btc, interval="1m", source="test",
                    rows=[candle_at(datetime(2020, 1, 1, tzinfo=UTC))])  # fmt: skip
