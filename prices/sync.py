@@ -198,17 +198,21 @@ def sync_prices(
     fresh = record_latest_prices(changed)
     run.updated += int(fresh)
     run.details["stale_prices"] = len(rows) - int(fresh)
-    publish_all(fresh.prices)
+    run.details["published"] = publish_all(fresh.prices)
 
 
-def publish_all(prices: list[Any]) -> None:
-    """Publishes each fresh price; a channel-layer outage is logged, never fatal (the
-    price is already stored in PostgreSQL and Redis)."""
+def publish_all(prices: list[Any]) -> int:
+    """Publishes each fresh price; returns how many went out. A channel-layer outage is
+    logged, never fatal: the price is already stored in PostgreSQL."""
+    published = 0
     for price in prices:
         try:
             publish_price(price)
         except Exception:
             logger.warning("publish failed", extra={"symbol": price["symbol"]})
+        else:
+            published += 1
+    return published
 
 
 def sync_candles(

@@ -165,6 +165,29 @@ def test_each_fresh_price_is_published_to_its_symbol_group(settings, btc):
     assert message["price"]["symbol"] == "BTC"
     assert message["price"]["price"] == btc.price
     assert message["price"]["source"] == "replay"
+    assert run.details["published"] == run.updated > 0
+
+
+def test_with_redis_gone_a_sync_still_stores_prices_and_says_what_it_could_not_do(
+    settings,
+):
+    from tests.servers import free_port
+
+    dead = f"redis://127.0.0.1:{free_port()}/0"
+    settings.MARKET_PROVIDERS = ["replay"]
+    settings.CACHES = {**settings.CACHES, "default": {**settings.CACHES["default"],
+                                                      "LOCATION": dead}}  # fmt: skip
+    settings.CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {"hosts": [dead]},
+        }
+    }
+    run = sync("prices", limit=50)
+    assert run.status == "succeeded"
+    assert run.updated == Asset.objects.filter(price__isnull=False).count() > 0
+    assert run.details["published"] == 0
+    assert set(Asset.objects.values_list("price_source", flat=True)) == {"replay"}
 
 
 # --- replay -------------------------------------------------------------------------
