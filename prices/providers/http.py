@@ -69,6 +69,18 @@ class RateLimit:
             sleep(delay)
 
 
+# One limiter per provider and process, shared by every client of that provider, so the
+# spacing holds across sync runs too. (Across worker processes each keeps its own pace:
+# set *_RATE_PER_MINUTE to the documented limit divided by the worker count.)
+_LIMITS: dict[tuple[str, float], RateLimit] = {}
+_LIMITS_LOCK = threading.Lock()
+
+
+def rate_limit_for(provider: str, per_minute: float) -> RateLimit:
+    with _LIMITS_LOCK:
+        return _LIMITS.setdefault((provider, per_minute), RateLimit(per_minute))
+
+
 class HttpClient:
     def __init__(
         self,
@@ -80,7 +92,7 @@ class HttpClient:
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.provider = provider
-        self.rate_limit = RateLimit(rate_per_minute)
+        self.rate_limit = rate_limit_for(provider, rate_per_minute)
         self.sleep = sleep
         self.client = httpx.Client(
             base_url=base_url,

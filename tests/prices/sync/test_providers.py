@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from prices.providers import ProviderDataError, ProviderUnavailable, get_provider
-from prices.providers.http import retry_after_seconds
+from prices.providers.http import RateLimit, rate_limit_for, retry_after_seconds
 from tests.prices.sync.provider_server import Answer, payload
 
 MARKETS = "/cg/coins/markets"
@@ -199,7 +199,7 @@ def test_5xx_every_time_gives_up_after_the_configured_attempts(
         provider.listings(limit=5)
     assert len(providers_http.requests_to(MARKETS)) == 3
     # Exponential backoff with jitter: base 0.01 s doubling, plus up to 0.01 s of jitter.
-    waits = [w for w in slept if w > 0]
+    waits = [w for w in slept if w >= 0.005]  # not the 1 ms rate-limit spacing
     assert len(waits) == 2
     assert 0.01 <= waits[0] <= 0.02
     assert 0.02 <= waits[1] <= 0.03
@@ -264,3 +264,20 @@ def test_retry_after_accepts_seconds_and_http_dates():
         "%a, %d %b %Y %H:%M:%S GMT"
     )
     assert 25 <= (retry_after_seconds(later) or 0) <= 31
+
+
+def test_the_rate_limit_spaces_calls_evenly():
+    limit = RateLimit(per_minute=600)  # one call every 0.1 s
+    waits: list[float] = []
+    for _ in range(4):
+        limit.wait(waits.append)
+    # The first call goes at once; the next ones queue 0.1 s apart.
+    assert len(waits) == 3
+    for expected, got in zip([0.1, 0.2, 0.3], waits, strict=True):
+        assert expected - 0.02 <= got <= expected
+
+
+def test_clients_of_one_provider_share_its_rate_limit(settings):
+    first = get_provider("binance").http.rate_limit
+    assert get_provider("binance").http.rate_limit is first
+    assert rate_limit_for("coingecko", 30) is not first
