@@ -109,3 +109,16 @@ def test_the_replay_tick_is_off_when_live_providers_come_first(settings):
     settings.MARKET_PROVIDERS = ["coingecko", "replay"]
     run("sync_beat_schedule")
     assert not PeriodicTask.objects.get(name="prices: replay tick").enabled
+
+
+def test_check_gaps_lists_the_demo_datas_real_hole_and_records_it(btc):
+    from prices.models import CandleGap
+
+    demo = DEMO_DIR / "coinbase_BTC-USD_1d.csv.gz"
+    run("import_candles", str(demo), "--symbol", "BTC", "--interval", "1d")
+    out = StringIO()
+    call_command("check_gaps", "btc", "--interval", "1d", stdout=out)
+    # data/demo/README.md: the daily CryptoDataDownload files share a 12-day hole.
+    hole = (datetime(2019, 3, 20, tzinfo=UTC), datetime(2019, 4, 1, tzinfo=UTC), 12)
+    assert list(CandleGap.objects.values_list("start", "end", "missing")) == [hole]
+    assert "BTC 1d: 1 gaps, 12 missing" in out.getvalue()
