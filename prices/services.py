@@ -162,22 +162,32 @@ def upsert_candles(
     """
     total = Upserted()
     now = datetime.now(UTC)
+    for result in _batch_results(
+        asset=asset, interval=interval, rows=rows, source=source,
+        batch_size=batch_size, now=now,
+    ):  # fmt: skip
+        total.add(result)
+    return total
+
+
+def _batch_results(
+    *,
+    asset: Asset,
+    interval: str,
+    rows: Iterable[CandleIn] | CsvRows,
+    source: str,
+    batch_size: int,
+    now: datetime,
+) -> Iterator[Upserted]:
+    """Each batch upserted in its own transaction; files take the CSV fast path."""
     if isinstance(rows, CsvRows):
         for lines in rows.batches(batch_size):
-            total.add(
-                _upsert_csv_batch(
-                    asset=asset, interval=interval, lines=lines, parse=rows.parse,
-                    source=source, now=now,
-                )
-            )  # fmt: skip
-        return total
-    for batch in _batches(rows, batch_size):
-        total.add(
-            _upsert_batch(
-                asset=asset, interval=interval, batch=batch, source=source, now=now
-            )
-        )
-    return total
+            yield _upsert_csv_batch(asset=asset, interval=interval, lines=lines,
+                                    parse=rows.parse, source=source, now=now)  # fmt: skip
+    else:
+        for batch in _batches(rows, batch_size):
+            yield _upsert_batch(asset=asset, interval=interval, batch=batch,
+                                source=source, now=now)  # fmt: skip
 
 
 def _upsert_batch(
