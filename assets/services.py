@@ -1,8 +1,13 @@
 """Writes to assets."""
 
-from typing import Any
+from collections import Counter
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
 
 from assets.models import Asset
+
+if TYPE_CHECKING:
+    from prices.providers.base import ListingIn
 
 
 def ensure_asset(*, symbol: str, name: str, **fields: Any) -> Asset:
@@ -11,3 +16,77 @@ def ensure_asset(*, symbol: str, name: str, **fields: Any) -> Asset:
         symbol=symbol.upper(), defaults={"name": name, **fields}
     )
     return asset
+
+
+LISTING_FIELDS = (
+    "rank", "market_cap", "volume_24h", "change_24h",
+    "circulating_supply", "total_supply", "max_supply",
+)  # fmt: skip
+
+
+def upsert_listings(
+    *, listings: "Iterable[ListingIn]"
+) -> tuple[list[tuple[Asset, "ListingIn"]], int, Counter[str]]:
+    """Creates or updates one asset per listing, matched by provider id, then symbol.
+
+    Returns (asset, listing) pairs for the prices to record, how many assets were new,
+    and the listings refused by reason. Prices themselves are written by
+    `prices.latest.record_latest_prices`, never here.
+    """
+    matched: list[tuple[Asset, ListingIn]] = []
+    created = 0
+    rejected: Counter[str] = Counter()
+    seen: set[int] = set()
+    for listing in listings:
+        asset = _find_asset(listing)
+        if asset is None:
+            symbol_taken = Asset.objects.filter(symbol=listing.symbol).first()
+            if symbol_taken is not None:
+                # Two coins share a ticker (common on CoinGecko): keep the one we have.
+                rejected["symbol_conflict"] += 1
+                continue
+            asset = Asset(symbol=listing.symbol, name=listing.name)
+            created += 1
+        if asset.pk in seen:
+            rejected["duplicate_listing"] += 1
+            continue
+        for name in LISTING_FIELDS:
+            setattr(asset, name, getattr(listing, name))
+        if listing.coingecko_id and not asset.coingecko_id:
+            asset.coingecko_id = listing.coingecko_id
+        if listing.coinmarketcap_id and not asset.coinmarketcap_id:
+            asset.coinmarketcap_id = listing.coinmarketcap_id
+        if asset.pk is None:
+            asset.save()
+        else:  # never the price fields: those belong to record_latest_prices
+            asset.save(update_fields=[*LISTING_FIELDS, "coingecko_id",
+                                      "coinmarketcap_id", "updated_at"])  # fmt: skip
+        seen.add(asset.pk)
+        matched.append((asset, listing))
+    return matched, created, rejected
+
+
+def _find_asset(listing: "ListingIn") -> Asset | None:
+    if listing.coingecko_id:
+        found = Asset.objects.filter(coingecko_id=listing.coingecko_id).first()
+        if found:
+            return found
+    if listing.coinmarketcap_id:
+        found = Asset.objects.filter(coinmarketcap_id=listing.coinmarketcap_id).first()
+        if found:
+            return found
+    by_symbol = Asset.objects.filter(symbol=listing.symbol).first()
+    if by_symbol is None:
+        return None
+    # The same symbol under another provider id is another coin.
+    if (
+        listing.coingecko_id
+        and by_symbol.coingecko_id
+        and by_symbol.coingecko_id != listing.coingecko_id
+    ) or (
+        listing.coinmarketcap_id
+        and by_symbol.coinmarketcap_id
+        and by_symbol.coinmarketcap_id != listing.coinmarketcap_id
+    ):
+        return None
+    return by_symbol

@@ -258,3 +258,33 @@ LOGGING = {
         "django.request": {"level": "ERROR"},
     },
 }
+
+# --- Providers and the sync pipeline (prices/providers, prices/sync.py) -------------------
+# Order matters: the first provider serves each sync, the next ones are fallbacks. The
+# offline `replay` provider plays the recorded demo candles as if live.
+MARKET_PROVIDERS = env.list("MARKET_PROVIDERS", default=["replay"])
+COINGECKO_API_KEY = env.str("COINGECKO_API_KEY", default="")
+COINGECKO_API_PLAN = env.str("COINGECKO_API_PLAN", default="demo")  # demo | pro
+COINGECKO_BASE_URL = env.str("COINGECKO_BASE_URL", default="")
+COINGECKO_RATE_PER_MINUTE = env.float("COINGECKO_RATE_PER_MINUTE", default=30)
+COINMARKETCAP_API_KEY = env.str("COINMARKETCAP_API_KEY", default="")
+COINMARKETCAP_BASE_URL = env.str("COINMARKETCAP_BASE_URL", default="")
+COINMARKETCAP_RATE_PER_MINUTE = env.float("COINMARKETCAP_RATE_PER_MINUTE", default=30)
+BINANCE_BASE_URL = env.str("BINANCE_BASE_URL", default="")
+BINANCE_RATE_PER_MINUTE = env.float("BINANCE_RATE_PER_MINUTE", default=600)
+PROVIDER_CONNECT_TIMEOUT = env.float("PROVIDER_CONNECT_TIMEOUT", default=3)
+PROVIDER_READ_TIMEOUT = env.float("PROVIDER_READ_TIMEOUT", default=10)
+PROVIDER_MAX_ATTEMPTS = env.int("PROVIDER_MAX_ATTEMPTS", default=4)
+PROVIDER_BACKOFF_SECONDS = env.float("PROVIDER_BACKOFF_SECONDS", default=1)
+PROVIDER_MAX_BACKOFF_SECONDS = env.float("PROVIDER_MAX_BACKOFF_SECONDS", default=30)
+# A 429 asking to wait longer than this fails over to the next provider instead.
+PROVIDER_MAX_RETRY_AFTER = env.float("PROVIDER_MAX_RETRY_AFTER", default=60)
+REPLAY_STEP_SECONDS = env.int("REPLAY_STEP_SECONDS", default=20)
+# Fine-grained candles older than this many days are deleted daily (0 keeps them all);
+# coarser intervals are kept.
+CANDLE_RETENTION_DAYS = env.int("CANDLE_RETENTION_DAYS", default=0)
+CANDLE_RETENTION_INTERVALS = env.list(
+    "CANDLE_RETENTION_INTERVALS", default=["1m", "5m"]
+)
+# Finished sync runs are kept this long (the replay tick alone records ~4,000 a day).
+SYNC_RUN_RETENTION_DAYS = env.int("SYNC_RUN_RETENTION_DAYS", default=7)

@@ -11,11 +11,14 @@ from rest_framework.routers import DefaultRouter
 
 from assets.views import AssetViewSet
 from marketpulse import health
+from prices.sync_api import SyncRunViewSet, SyncViewSet
 from prices.views import PriceViewSet
 
 router = DefaultRouter(trailing_slash=True)
 router.register("assets", AssetViewSet, basename="asset")
 router.register("prices", PriceViewSet, basename="prices")
+router.register("sync-runs", SyncRunViewSet, basename="sync-run")
+router.register("sync", SyncViewSet, basename="sync")
 
 urlpatterns = [
     path("api/v1/", include(router.urls)),

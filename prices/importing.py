@@ -36,17 +36,58 @@ def read_candles(
             if on_row:
                 on_row()
             try:
-                ts, o, h, low, c, v = line
-                yield CandleIn(
-                    open_time=datetime.fromisoformat(ts),
-                    open=float(o),
-                    high=float(h),
-                    low=float(low),
-                    close=float(c),
-                    volume=float(v),
-                )
+                yield parse_line(line)
             except ValueError:
                 yield "unparsable_line"
+
+
+def parse_line(line: list[str]) -> CandleIn:
+    ts, o, h, low, c, v = line
+    return CandleIn(
+        open_time=datetime.fromisoformat(ts),
+        open=float(o),
+        high=float(h),
+        low=float(low),
+        close=float(c),
+        volume=float(v),
+    )
+
+
+class CandleCsvFile:
+    """A candle file as raw CSV lines for `upsert_candles` (its `CsvRows` fast path:
+    PostgreSQL parses the lines; Python only when PostgreSQL cannot vouch for a batch)."""
+
+    def __init__(self, path: Path, on_row: Callable[[], None] | None = None) -> None:
+        self.path = path
+        self.on_row = on_row
+
+    def batches(self, size: int) -> Iterator[list[str]]:
+        with open_text(self.path) as handle:
+            header = next(csv.reader([handle.readline()]), None)
+            if header is None or tuple(h.strip().lower() for h in header) != COLUMNS:
+                raise CandleFileError(
+                    f"{self.path}: expected header {','.join(COLUMNS)}"
+                )
+            batch: list[str] = []
+            for line in handle:
+                if self.on_row:
+                    self.on_row()
+                batch.append(line if line.endswith("\n") else line + "\n")
+                if len(batch) == size:
+                    yield batch
+                    batch = []
+            if batch:
+                yield batch
+
+    def parse(self, lines: list[str]) -> tuple[list[CandleIn], int]:
+        rows: list[CandleIn] = []
+        unparsable = 0
+        for line in csv.reader(lines):
+            try:
+                rows.append(parse_line(line))
+            except ValueError:
+                unparsable += 1
+        return rows, unparsable
 
 
 def import_candle_file(
@@ -58,21 +99,9 @@ def import_candle_file(
     on_row: Callable[[], None] | None = None,
 ) -> Upserted:
     """Imports one file idempotently; unparsable lines are counted as rejected."""
-    unparsable = 0
-
-    def good_rows() -> Iterator[CandleIn]:
-        nonlocal unparsable
-        for item in read_candles(path, on_row=on_row):
-            if isinstance(item, str):
-                unparsable += 1
-            else:
-                yield item
-
-    result = upsert_candles(
-        asset=asset, interval=interval, rows=good_rows(), source=source
+    return upsert_candles(
+        asset=asset,
+        interval=interval,
+        rows=CandleCsvFile(path, on_row=on_row),
+        source=source,
     )
-    if unparsable:
-        result.received += unparsable
-        result.rejected += unparsable
-        result.reasons["unparsable_line"] += unparsable
-    return result

@@ -51,8 +51,21 @@ def _from_asset(asset: Asset) -> LatestPrice | None:
     )
 
 
-def record_latest_prices(prices: Iterable[tuple[Asset, float, datetime, str]]) -> int:
-    """Stores each (asset, price, as_of, source) in PostgreSQL, then Redis; returns count.
+class Fresh(int):
+    """How many prices were fresh (an int, as before), with the fresh prices themselves
+    in `.prices` for the caller to publish."""
+
+    prices: list[LatestPrice]
+
+    def __new__(cls, prices: list[LatestPrice]) -> "Fresh":
+        count = super().__new__(cls, len(prices))
+        count.prices = prices
+        return count
+
+
+def record_latest_prices(prices: Iterable[tuple[Asset, float, datetime, str]]) -> Fresh:
+    """Stores each (asset, price, as_of, source) in PostgreSQL, then Redis; returns count
+    (a `Fresh`, whose `.prices` are the stored ones).
 
     A price older than the one stored is ignored, so a late or replayed update never moves
     the latest price backwards.
@@ -80,7 +93,7 @@ def record_latest_prices(prices: Iterable[tuple[Asset, float, datetime, str]]) -
             logger.warning("redis unavailable: latest prices kept in PostgreSQL only")
         # Asset pages and listings show the price: their cached copies go stale.
         transaction.on_commit(lambda: caching.bump_versions(changed))
-    return len(fresh)
+    return Fresh(fresh)
 
 
 def _from_database(symbols: list[str] | None) -> list[LatestPrice]:

@@ -72,3 +72,83 @@ class CandleRollup(models.Model):
         return (
             f"{self.asset_id} {self.interval} {self.open_time:%Y-%m-%dT%H:%MZ} (rollup)"
         )
+
+
+class SyncJob(models.TextChoices):
+    PRICES = "prices", "Latest prices and listings (top N)"
+    CANDLES = "candles", "Recent candles (top N)"
+    BACKFILL = "backfill", "Backfill one asset's history"
+    CLEANUP = "cleanup", "Delete fine candles past retention"
+    REPORT = "report", "Daily market report"
+
+
+class SyncRun(models.Model):
+    """One run of a sync job: what it asked, which provider served it, what it wrote."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued"
+        RUNNING = "running"
+        SUCCEEDED = "succeeded"
+        FAILED = "failed"
+        # Another run of the same job held the lock; this one wrote nothing.
+        SKIPPED = "skipped"
+
+    job = models.CharField(max_length=20, choices=SyncJob.choices)
+    params = models.JSONField(default=dict, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default="queued")
+    provider = models.CharField(max_length=20, blank=True, default="")
+    providers_tried = models.JSONField(default=list, blank=True)
+    fallback_used = models.BooleanField(default=False)
+    queued_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    inserted = models.PositiveIntegerField(default=0)
+    updated = models.PositiveIntegerField(default=0)
+    rejected = models.PositiveIntegerField(default=0)
+    rejected_reasons = models.JSONField(default=dict, blank=True)
+    # Job-specific results: deleted rows, gaps found, per-asset outcomes.
+    details = models.JSONField(default=dict, blank=True)
+    error = models.TextField(blank=True, default="")
+
+    class Meta:
+        ordering = ["-queued_at", "-id"]
+        indexes = [models.Index(fields=["job", "-queued_at"], name="syncrun_job_time")]
+
+    def __str__(self) -> str:
+        return f"{self.job} #{self.pk} {self.status}"
+
+
+class CandleGap(models.Model):
+    """Missing candles of one asset and interval: [start, end) holds `missing` of them."""
+
+    asset = models.ForeignKey(Asset, on_delete=models.CASCADE, related_name="gaps")
+    interval = models.CharField(max_length=3, choices=Interval.choices)
+    start = models.DateTimeField(help_text="Open time of the first missing candle.")
+    end = models.DateTimeField(help_text="Open time of the next present candle.")
+    missing = models.PositiveIntegerField()
+    detected_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["asset", "interval", "start"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["asset", "interval", "start"], name="gap_unique_start"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.asset_id} {self.interval} {self.start:%Y-%m-%dT%H:%MZ} x{self.missing}"
+
+
+class MarketReport(models.Model):
+    """The daily market summary the dashboard shows (figures as of `created_at`)."""
+
+    day = models.DateField(unique=True)
+    created_at = models.DateTimeField(auto_now=True)
+    data = models.JSONField()
+
+    class Meta:
+        ordering = ["-day"]
+
+    def __str__(self) -> str:
+        return f"market report {self.day}"

@@ -1,0 +1,24 @@
+"""Celery edges around `prices.sync`: they take ids and names, never instances."""
+
+from typing import Any
+
+from celery import shared_task
+
+from prices import sync
+
+
+@shared_task(name="prices.run_sync", acks_late=True)
+def run_sync(run_id: int) -> str:
+    """Runs one recorded sync run; a redelivered message for a finished run is a no-op."""
+    return sync.run_sync(run_id=run_id).status
+
+
+@shared_task(name="prices.scheduled_sync")
+def scheduled_sync(job: str, **params: Any) -> int:
+    """What beat calls: records a run of `job` and runs it here; returns the run's id.
+    Overlapping runs are safe: the second finds the lock held and is skipped."""
+    from prices.models import SyncRun
+
+    run = SyncRun.objects.create(job=job, params=params)
+    sync.run_sync(run_id=run.pk)
+    return run.pk
