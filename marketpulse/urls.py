@@ -8,12 +8,24 @@ from drf_spectacular.views import (
     SpectacularSwaggerView,
 )
 from rest_framework.routers import DefaultRouter
+from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
 
 from marketpulse import health
+from marketpulse.api.accounts import ApiKeyViewSet
+from portfolio.views import PortfolioViewSet, TradeViewSet
 
 router = DefaultRouter(trailing_slash=True)
+router.register("api-keys", ApiKeyViewSet, basename="api-key")
+router.register("portfolios", PortfolioViewSet, basename="portfolio")
+router.register(
+    r"portfolios/(?P<portfolio_pk>\d+)/trades", TradeViewSet, basename="trade"
+)
 
 urlpatterns = [
+    path("api/v1/auth/token/", TokenObtainPairView.as_view(), name="token-obtain"),
+    path(
+        "api/v1/auth/token/refresh/", TokenRefreshView.as_view(), name="token-refresh"
+    ),
     path("api/v1/", include(router.urls)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),

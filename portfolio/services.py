@@ -1,0 +1,143 @@
+"""Writes to portfolios and trades. Every trade write goes through here.
+
+Each trade write locks its portfolio row, writes, then replays the asset's trades: if any
+sell would then exceed the quantity held at its time, the write is refused (409) and rolled
+back. The lock serializes writers of one portfolio, so two concurrent sells cannot both see
+the same holdings.
+"""
+
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from rest_framework import status
+
+from assets.models import Asset
+from marketpulse.api.errors import MarketPulseError
+from portfolio.ledger import Oversell, replay
+from portfolio.models import Portfolio, Trade
+
+# Clocks differ a little between clients and us.
+FUTURE_TOLERANCE = timedelta(minutes=1)
+
+
+def create_portfolio(
+    *, owner: Any, name: str, base_currency: str, cost_basis_method: str
+) -> Portfolio:
+    return Portfolio.objects.create(
+        owner=owner,
+        name=name,
+        base_currency=base_currency,
+        cost_basis_method=cost_basis_method,
+    )
+
+
+def update_portfolio(*, portfolio: Portfolio, **changes: Any) -> Portfolio:
+    """Changing the method is allowed: figures are computed from the trades on read."""
+    for name, value in changes.items():
+        setattr(portfolio, name, value)
+    portfolio.save()
+    return portfolio
+
+
+def delete_portfolio(*, portfolio: Portfolio) -> None:
+    portfolio.delete()
+
+
+def _check_executed_at(executed_at: datetime) -> None:
+    if executed_at > datetime.now(UTC) + FUTURE_TOLERANCE:
+        raise MarketPulseError(
+            code="validation_error",
+            message="The request has invalid fields; see details.",
+            details={"executed_at": ["A trade cannot be in the future."]},
+        )
+
+
+def _lock(portfolio: Portfolio) -> None:
+    Portfolio.objects.select_for_update().filter(pk=portfolio.pk).first()
+
+
+def _check_holdings(*, portfolio: Portfolio, asset_ids: set[int]) -> None:
+    """Raises 409 `oversell` if, after a write, any sell exceeds what was held then."""
+    trades = Trade.objects.filter(portfolio=portfolio, asset_id__in=asset_ids)
+    try:
+        replay(trades.order_by("executed_at", "id"), method=portfolio.cost_basis_method)
+    except Oversell as exc:
+        sell = exc.trade
+        symbol = Asset.objects.get(pk=sell.asset_id).symbol
+        raise MarketPulseError(
+            code="oversell",
+            message=(
+                f"Selling {sell.quantity:f} {symbol} at {sell.executed_at:%Y-%m-%dT%H:%M:%SZ}"  # type: ignore[attr-defined]
+                f" exceeds the {exc.held:f} held then."
+            ),
+            status=status.HTTP_409_CONFLICT,
+            details={
+                "symbol": symbol,
+                "executed_at": sell.executed_at.strftime("%Y-%m-%dT%H:%M:%SZ"),  # type: ignore[attr-defined]
+                "quantity": f"{sell.quantity:f}",
+                "held": f"{exc.held:f}",
+            },
+        ) from exc
+
+
+def record_trade(
+    *,
+    portfolio: Portfolio,
+    asset: Asset,
+    side: str,
+    quantity: Decimal,
+    price: Decimal,
+    fee: Decimal = Decimal(0),
+    executed_at: datetime,
+    note: str = "",
+) -> Trade:
+    """Records a buy or sell; an oversell at any point in time is 409 and changes nothing."""
+    _check_executed_at(executed_at)
+    with transaction.atomic():
+        _lock(portfolio)
+        trade = Trade.objects.create(
+            portfolio=portfolio,
+            asset=asset,
+            side=side,
+            quantity=quantity,
+            price=price,
+            fee=fee,
+            executed_at=executed_at,
+            note=note,
+        )
+        _check_holdings(portfolio=portfolio, asset_ids={asset.pk})
+    return trade
+
+
+def update_trade(*, trade: Trade, **changes: Any) -> Trade:
+    """Edits a trade; every later figure follows. If the edit turns any later sell into
+    an oversell, it is 409 and changes nothing."""
+    if "executed_at" in changes:
+        _check_executed_at(changes["executed_at"])
+    with transaction.atomic():
+        _lock(trade.portfolio)
+        trade = Trade.objects.select_related("portfolio").get(pk=trade.pk)
+        old_asset_id = trade.asset_id
+        for name, value in changes.items():
+            setattr(trade, name, value)
+        trade.save()
+        _check_holdings(
+            portfolio=trade.portfolio, asset_ids={old_asset_id, trade.asset_id}
+        )
+    return trade
+
+
+def delete_trade(*, trade: Trade) -> None:
+    """Deletes a trade; 409 if a later sell would then exceed what was held."""
+    with transaction.atomic():
+        _lock(trade.portfolio)
+        trade.delete()
+        _check_holdings(portfolio=trade.portfolio, asset_ids={trade.asset_id})
+
+
+def allowed_currencies() -> list[str]:
+    """Prices are quoted in one currency; without FX data, portfolios use that one."""
+    return [settings.QUOTE_CURRENCY]
