@@ -109,9 +109,11 @@ def test_an_api_key_is_shown_once_with_its_prefix_and_stored_hashed(alice_client
     assert created.status_code == 201
     body = created.json()
     key = body["key"]
-    assert key.startswith(body["prefix"] + "_") and body["prefix"].startswith("mp_")
+    assert key.startswith(body["prefix"] + "_")
+    assert body["prefix"].startswith("mp_")
     stored = ApiKey.objects.get(pk=body["id"])
-    assert stored.hashed_key == hash_key(key) and key not in stored.hashed_key
+    assert stored.hashed_key == hash_key(key)
+    assert key not in stored.hashed_key
     listed = alice_client.get(KEYS).json()["results"]
     assert [k["prefix"] for k in listed] == [body["prefix"]]
     assert "key" not in listed[0]
@@ -139,7 +141,8 @@ def test_a_revoked_api_key_stops_working_at_once(alice_client, api_client):
     assert response.status_code == 401
     assert error_code(response) == "invalid_api_key"
     listed = alice_client.get(KEYS).json()["results"]
-    assert listed[0]["is_active"] is False and listed[0]["revoked_at"]
+    assert listed[0]["is_active"] is False
+    assert listed[0]["revoked_at"]
 
 
 def test_an_unknown_api_key_is_a_401_not_an_anonymous_call(api_client, db):
@@ -211,4 +214,5 @@ def test_the_schema_documents_both_auth_schemes(api_client, db):
         "X-API-Key",
     )
     security = schema["paths"]["/api/v1/portfolios/"]["post"]["security"]
-    assert {"BearerAuth": []} in security and {"ApiKeyAuth": []} in security
+    assert {"BearerAuth": []} in security
+    assert {"ApiKeyAuth": []} in security
