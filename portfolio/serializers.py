@@ -93,8 +93,9 @@ class TradeSerializer(serializers.ModelSerializer):
         read_only_fields = ["created_at", "updated_at"]
 
     def to_internal_value(self, data: Any) -> Any:
-        if hasattr(data, "get") and isinstance(data.get("symbol"), str):
-            data = {**data, "symbol": data["symbol"].upper()}
+        if hasattr(data, "copy") and isinstance(data.get("symbol"), str):
+            data = data.copy()  # a QueryDict (form posts) is immutable
+            data["symbol"] = data["symbol"].upper()
         return super().to_internal_value(data)
 
 
