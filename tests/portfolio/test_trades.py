@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from portfolio.models import Trade
-from tests.portfolio.helpers import new_portfolio, post_trade, trade
+from tests.portfolio.helpers import new_portfolio, post_trade
 
 pytestmark = pytest.mark.django_db
 
