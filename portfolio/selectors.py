@@ -229,7 +229,9 @@ def performance_for(
     trades = list(trades_for(portfolio=portfolio))
     end = end or datetime.now(UTC)
     if start is None:
-        start = trades[0].executed_at if trades else end
+        # Since the first trade, but no further back than the most points allowed.
+        earliest = end - DURATIONS[interval] * (MAX_POINTS - 1)
+        start = max(trades[0].executed_at, earliest) if trades else end
     first = floor_time(start, interval)
     buckets = []
     bucket = first
