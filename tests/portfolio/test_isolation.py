@@ -2,6 +2,7 @@
 anonymous callers get 401 everywhere."""
 
 import pytest
+
 from portfolio.models import Portfolio, Trade
 from tests.portfolio.helpers import new_portfolio, post_trade, trade
 
