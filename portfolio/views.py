@@ -16,7 +16,7 @@ from rest_framework.response import Response
 
 from marketpulse.idempotency import IdempotentCreateMixin
 from portfolio import selectors, services
-from portfolio.models import Portfolio
+from portfolio.models import Portfolio, Trade
 from portfolio.serializers import (
     PerformanceQuerySerializer,
     PerformanceSerializer,
@@ -38,6 +38,7 @@ IDEMPOTENCY_PARAMETER = OpenApiParameter(
 class PortfolioViewSet(IdempotentCreateMixin, viewsets.ModelViewSet):
     serializer_class = PortfolioSerializer
     permission_classes = [IsAuthenticated]
+    queryset = Portfolio.objects.none()  # for the schema; get_queryset scopes to the user
 
     def get_queryset(self) -> Any:
         return selectors.portfolios_for(user=self.request.user)
@@ -104,6 +105,7 @@ class TradeViewSet(IdempotentCreateMixin, viewsets.ModelViewSet):
 
     serializer_class = TradeSerializer
     permission_classes = [IsAuthenticated]
+    queryset = Trade.objects.none()  # for the schema; get_queryset scopes to the user
 
     def portfolio(self) -> Portfolio:
         return selectors.portfolio_for(
@@ -112,7 +114,7 @@ class TradeViewSet(IdempotentCreateMixin, viewsets.ModelViewSet):
 
     def get_queryset(self) -> Any:
         if getattr(self, "swagger_fake_view", False):
-            return selectors.Trade.objects.none()
+            return Trade.objects.none()
         return selectors.trades_for(portfolio=self.portfolio())
 
     @extend_schema(parameters=[IDEMPOTENCY_PARAMETER])

@@ -62,6 +62,7 @@ class ApiKeyViewSet(
 
     permission_classes = [IsAuthenticated, NotViaApiKey]
     serializer_class = ApiKeySerializer
+    queryset = ApiKey.objects.none()  # for the schema; get_queryset scopes to the user
 
     def get_queryset(self) -> Any:
         return api_keys_for(user=self.request.user)
