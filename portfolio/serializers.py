@@ -3,7 +3,6 @@
 from decimal import Decimal
 from typing import Any
 
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -24,7 +23,9 @@ class PlainDecimalField(serializers.DecimalField):
         return plain(Decimal(value))
 
 
-@extend_schema_field(OpenApiTypes.DECIMAL)
+@extend_schema_field(
+    {"type": "string", "format": "decimal", "pattern": r"^-?\d+(\.\d+)?$"}
+)
 class Amount(serializers.Field):
     """A computed Decimal figure, out only: a string, or null when unknown."""
 

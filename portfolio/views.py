@@ -38,7 +38,9 @@ IDEMPOTENCY_PARAMETER = OpenApiParameter(
 class PortfolioViewSet(IdempotentCreateMixin, viewsets.ModelViewSet):
     serializer_class = PortfolioSerializer
     permission_classes = [IsAuthenticated]
-    queryset = Portfolio.objects.none()  # for the schema; get_queryset scopes to the user
+    queryset = (
+        Portfolio.objects.none()
+    )  # for the schema; get_queryset scopes to the user
 
     def get_queryset(self) -> Any:
         return selectors.portfolios_for(user=self.request.user)

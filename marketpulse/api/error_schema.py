@@ -40,10 +40,13 @@ PREFIXES = ("/api/v1/portfolios/", "/api/v1/api-keys/", "/api/v1/auth/")
 def _statuses(path: str, method: str, operation: dict[str, Any]) -> list[str]:
     statuses = []
     writes = method in ("post", "put", "patch")
-    if writes or ("parameters" in operation and any(
-        p["in"] == "query" and p["name"] not in ("limit", "offset")
-        for p in operation["parameters"]
-    )):
+    if writes or (
+        "parameters" in operation
+        and any(
+            p["in"] == "query" and p["name"] not in ("limit", "offset")
+            for p in operation["parameters"]
+        )
+    ):
         statuses.append("400")
     statuses.append("401")
     if path.startswith("/api/v1/api-keys/"):

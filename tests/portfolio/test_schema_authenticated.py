@@ -67,7 +67,8 @@ def test_the_schema_holds_for_signed_in_requests(live_asgi, alice):
 
         @given(case=operation.as_strategy())
         @settings(
-            max_examples=15,
+            max_examples=25,
+            derandomize=True,  # the same cases on every run: CI is not a lottery
             deadline=None,
             database=None,
             phases=[Phase.explicit, Phase.generate],
