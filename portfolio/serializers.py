@@ -37,6 +37,16 @@ class Amount(serializers.Field):
         return plain(value)
 
 
+class SymbolField(serializers.SlugRelatedField):
+    """An asset by symbol, case-insensitive; anything unlike a symbol is simply unknown
+    (and never reaches the database: PostgreSQL refuses NUL bytes with an error)."""
+
+    def to_internal_value(self, data: Any) -> Asset:
+        if not isinstance(data, str) or len(data) > 20 or "\x00" in data:
+            self.fail("does_not_exist", slug_name=self.slug_field, value=str(data)[:20])
+        return super().to_internal_value(data.upper())
+
+
 class PortfolioSerializer(serializers.ModelSerializer):
     base_currency = serializers.CharField(required=False, max_length=10)
 
@@ -67,7 +77,7 @@ class PortfolioSerializer(serializers.ModelSerializer):
 
 
 class TradeSerializer(serializers.ModelSerializer):
-    symbol = serializers.SlugRelatedField(
+    symbol = SymbolField(
         source="asset",
         slug_field="symbol",
         queryset=Asset.objects.all(),
@@ -92,12 +102,6 @@ class TradeSerializer(serializers.ModelSerializer):
             "updated_at",
         ]
         read_only_fields = ["created_at", "updated_at"]
-
-    def to_internal_value(self, data: Any) -> Any:
-        if hasattr(data, "copy") and isinstance(data.get("symbol"), str):
-            data = data.copy()  # a QueryDict (form posts) is immutable
-            data["symbol"] = data["symbol"].upper()
-        return super().to_internal_value(data)
 
 
 class PositionSerializer(serializers.Serializer):

@@ -67,7 +67,7 @@ class PortfolioViewSet(IdempotentCreateMixin, viewsets.ModelViewSet):
         services.delete_portfolio(portfolio=instance)
 
     @extend_schema(responses=PositionSerializer(many=True))
-    @action(detail=True)
+    @action(detail=True, pagination_class=None, filter_backends=[])
     def positions(self, request: Request, pk: str) -> Response:
         """Open positions at the latest prices, with cost basis, unrealized P&L and
         allocation."""
@@ -75,7 +75,7 @@ class PortfolioViewSet(IdempotentCreateMixin, viewsets.ModelViewSet):
         return Response(PositionSerializer(rows, many=True).data)
 
     @extend_schema(responses=PnlSerializer)
-    @action(detail=True)
+    @action(detail=True, filter_backends=[])
     def pnl(self, request: Request, pk: str) -> Response:
         """Realized (by the portfolio's method), unrealized, fees and total P&L."""
         return Response(
@@ -85,7 +85,7 @@ class PortfolioViewSet(IdempotentCreateMixin, viewsets.ModelViewSet):
     @extend_schema(
         parameters=[PerformanceQuerySerializer], responses=PerformanceSerializer
     )
-    @action(detail=True)
+    @action(detail=True, filter_backends=[])
     def performance(self, request: Request, pk: str) -> Response:
         """Portfolio value at each interval close from the stored candles, and the
         time-weighted return (trades are cash flows, not performance)."""

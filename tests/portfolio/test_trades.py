@@ -287,3 +287,10 @@ def test_an_overlong_key_is_400(alice_client, btc):
     response = post_trade(alice_client, url, headers={"Idempotency-Key": "k" * 256})
     error(response, 400, "validation_error")
     assert Trade.objects.count() == 0
+
+
+@pytest.mark.parametrize("symbol", ["B\x00TC", "X" * 21, 42])
+def test_a_symbol_that_cannot_exist_is_a_400_not_a_crash(alice_client, btc, symbol):
+    url = new_portfolio(alice_client)
+    response = post_trade(alice_client, url, symbol=symbol)
+    assert list(error(response, 400, "validation_error")["details"]) == ["symbol"]
