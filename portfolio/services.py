@@ -21,6 +21,8 @@ from portfolio.models import Portfolio, Trade
 
 # Clocks differ a little between clients and us.
 FUTURE_TOLERANCE = timedelta(minutes=1)
+# Older dates are typos (year 239), and would not even print as ISO 8601 (4-digit years).
+EARLIEST_TRADE = datetime(1900, 1, 1, tzinfo=UTC)
 
 
 def create_portfolio(
@@ -47,11 +49,16 @@ def delete_portfolio(*, portfolio: Portfolio) -> None:
 
 
 def _check_executed_at(executed_at: datetime) -> None:
+    problem = None
     if executed_at > datetime.now(UTC) + FUTURE_TOLERANCE:
+        problem = "A trade cannot be in the future."
+    elif executed_at < EARLIEST_TRADE:
+        problem = "A trade cannot be before 1900."
+    if problem:
         raise MarketPulseError(
             code="validation_error",
             message="The request has invalid fields; see details.",
-            details={"executed_at": ["A trade cannot be in the future."]},
+            details={"executed_at": [problem]},
         )
 
 

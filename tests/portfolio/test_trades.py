@@ -56,6 +56,7 @@ def test_a_trade_comes_back_with_exact_decimal_strings(alice_client, btc):
         ("symbol", "NOPE"),
         ("executed_at", "yesterday"),
         ("executed_at", "2999-01-01T00:00:00Z"),
+        ("executed_at", "0239-12-11T14:09:49Z"),
     ],
 )
 def test_bad_trades_are_400_naming_the_field_and_change_nothing(
@@ -294,3 +295,15 @@ def test_a_symbol_that_cannot_exist_is_a_400_not_a_crash(alice_client, btc, symb
     url = new_portfolio(alice_client)
     response = post_trade(alice_client, url, symbol=symbol)
     assert list(error(response, 400, "validation_error")["details"]) == ["symbol"]
+
+
+def test_editing_a_trade_into_the_distant_past_is_400(alice_client, btc):
+    url = new_portfolio(alice_client)
+    created = post_trade(alice_client, url).json()
+    response = alice_client.patch(
+        f"{url}trades/{created['id']}/",
+        {"executed_at": "0239-12-11T14:09:49Z"},
+        format="json",
+    )
+    assert list(error(response, 400, "validation_error")["details"]) == ["executed_at"]
+    assert Trade.objects.get().executed_at.year == 2024
