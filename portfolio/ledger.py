@@ -73,11 +73,11 @@ class Holding:
             return self.cost_basis / self.quantity
 
     def apply(self, trade: TradeLike, method: str) -> None:
-        with localcontext(prec=PRECISION):
-            if trade.side == Side.BUY:
-                self._buy(trade)
-            else:
-                self._sell(trade, method)
+        """Call within `localcontext(prec=PRECISION)` (as `replay` does)."""
+        if trade.side == Side.BUY:
+            self._buy(trade)
+        else:
+            self._sell(trade, method)
 
     def _buy(self, trade: TradeLike) -> None:
         cost = trade.quantity * trade.price + trade.fee
@@ -126,6 +126,10 @@ def replay(trades: Iterable[TradeLike], *, method: str) -> dict[int, Holding]:
 
     Raises `Oversell` at the first sell of more than is held."""
     holdings: dict[int, Holding] = {}
-    for trade in trades:
-        holdings.setdefault(trade.asset_id, Holding()).apply(trade, method)
+    with localcontext(prec=PRECISION):
+        for trade in trades:
+            holding = holdings.get(trade.asset_id)
+            if holding is None:
+                holding = holdings[trade.asset_id] = Holding()
+            holding.apply(trade, method)
     return holdings

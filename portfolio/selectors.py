@@ -39,10 +39,22 @@ def trades_for(*, portfolio: Portfolio) -> QuerySet[Trade]:
     return portfolio.trades.select_related("asset").order_by("executed_at", "id")
 
 
+LEDGER_FIELDS = ("id", "asset_id", "side", "quantity", "price", "fee", "executed_at")
+
+
+def ledger_rows(*, portfolio: Portfolio) -> list[Any]:
+    """The trades as light named tuples, in ledger order (model instances cost ~3x)."""
+    return list(
+        portfolio.trades.order_by("executed_at", "id").values_list(
+            *LEDGER_FIELDS, named=True
+        )
+    )
+
+
 def holdings_for(*, portfolio: Portfolio) -> dict[Asset, Holding]:
-    trades = list(trades_for(portfolio=portfolio))
-    assets = {t.asset_id: t.asset for t in trades}
+    trades = ledger_rows(portfolio=portfolio)
     holdings = replay(trades, method=portfolio.cost_basis_method)
+    assets = Asset.objects.in_bulk(list(holdings))
     return {assets[asset_id]: h for asset_id, h in holdings.items()}
 
 
@@ -226,7 +238,7 @@ def performance_for(
     close forward (listed in `prices[].gaps`); with no earlier close at all, its value is
     null and it is left out of the return.
     """
-    trades = list(trades_for(portfolio=portfolio))
+    trades = ledger_rows(portfolio=portfolio)
     end = end or datetime.now(UTC)
     if start is None:
         # Since the first trade, but no further back than the most points allowed.
@@ -256,7 +268,7 @@ def performance_for(
     if not buckets:
         return result
     stop = next_open(buckets[-1], interval)
-    assets = {t.asset_id: t.asset for t in trades}
+    assets = Asset.objects.in_bulk({t.asset_id for t in trades})
     closes: dict[int, dict[datetime, Decimal]] = {}
     last: dict[int, Decimal | None] = {}
     for asset_id, asset in sorted(assets.items(), key=lambda i: i[1].symbol):
