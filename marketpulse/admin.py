@@ -7,7 +7,7 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from marketpulse.api_keys import hash_key, revoke_api_key
+from marketpulse.api_keys import create_api_key, revoke_api_key
 from marketpulse.models import ApiKey
 
 
@@ -37,10 +37,13 @@ class ApiKeyAdmin(admin.ModelAdmin):
     def save_model(self, request: HttpRequest, obj: ApiKey, form: Any, change: bool):  # type: ignore[no-untyped-def]
         if change:
             return super().save_model(request, obj, form, change)
-        from marketpulse.api_keys import create_api_key
-
+        # Created by the service (which makes the key); the form's object takes its place.
         created, raw = create_api_key(user=obj.user, name=obj.name)
-        obj.pk, obj.prefix, obj.hashed_key = created.pk, created.prefix, hash_key(raw)
+        obj.pk, obj.prefix, obj.hashed_key = (
+            created.pk,
+            created.prefix,
+            created.hashed_key,
+        )
         obj.created_at = created.created_at
         messages.warning(
             request, f"The new API key (copy it now, it is not shown again): {raw}"
