@@ -6,6 +6,7 @@ starts embedded servers and writes their URLs to `var/embedded.env`, read below,
 `.venv/bin/python manage.py …` finds them while they run.
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -63,6 +64,7 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "rest_framework_simplejwt",
     "django_celery_beat",
     "marketpulse",
     "assets",
@@ -183,7 +185,10 @@ REST_FRAMEWORK = {
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 100,
+    # Bearer first: its WWW-Authenticate header makes unauthenticated requests 401, not 403.
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        "marketpulse.api.auth.BearerAuthentication",
+        "marketpulse.api.auth.ApiKeyAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": [
@@ -222,7 +227,28 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "marketpulse.api.error_schema.add_error_responses",
+    ],
 }
+
+# Access tokens for API clients (`POST /api/v1/auth/token/`), signed with SECRET_KEY.
+# Refresh tokens are not rotated: logging out is letting them expire (or a password change
+# for API keys, which are revoked individually).
+SIMPLE_JWT = {
+    "ACCESS_TOKEN_LIFETIME": timedelta(
+        minutes=env.int("JWT_ACCESS_MINUTES", default=15)
+    ),
+    "REFRESH_TOKEN_LIFETIME": timedelta(days=env.int("JWT_REFRESH_DAYS", default=1)),
+    "AUTH_HEADER_TYPES": ("Bearer",),
+    "UPDATE_LAST_LOGIN": True,
+}
+# An API key's last-used time is written at most this often (one write per key, not per
+# request).
+API_KEY_TOUCH_SECONDS = env.int("API_KEY_TOUCH_SECONDS", default=60)
+# A repeated `Idempotency-Key` replays the first response for this long.
+IDEMPOTENCY_TTL_HOURS = env.int("IDEMPOTENCY_TTL_HOURS", default=24)
 
 # The currency every price is quoted in (USDT-quoted market data counts as USD).
 QUOTE_CURRENCY = env.str("QUOTE_CURRENCY", default="USD")

@@ -8,9 +8,12 @@ from drf_spectacular.views import (
     SpectacularSwaggerView,
 )
 from rest_framework.routers import DefaultRouter
+from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
 
 from assets.views import AssetViewSet
 from marketpulse import health
+from marketpulse.api.accounts import ApiKeyViewSet
+from portfolio.views import PortfolioViewSet, TradeViewSet
 from prices.sync_api import SyncRunViewSet, SyncViewSet
 from prices.views import PriceViewSet
 
@@ -19,8 +22,17 @@ router.register("assets", AssetViewSet, basename="asset")
 router.register("prices", PriceViewSet, basename="prices")
 router.register("sync-runs", SyncRunViewSet, basename="sync-run")
 router.register("sync", SyncViewSet, basename="sync")
+router.register("api-keys", ApiKeyViewSet, basename="api-key")
+router.register("portfolios", PortfolioViewSet, basename="portfolio")
+router.register(
+    r"portfolios/(?P<portfolio_pk>\d+)/trades", TradeViewSet, basename="trade"
+)
 
 urlpatterns = [
+    path("api/v1/auth/token/", TokenObtainPairView.as_view(), name="token-obtain"),
+    path(
+        "api/v1/auth/token/refresh/", TokenRefreshView.as_view(), name="token-refresh"
+    ),
     path("api/v1/", include(router.urls)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),

@@ -56,3 +56,59 @@ def live_asgi(server_env: dict[str, str]) -> Iterator[str]:
     """The real ASGI server (uvicorn) on a free port, serving the test database."""
     with servers.asgi_server(server_env) as base_url:
         yield base_url
+
+
+# --- Personas (issue 6): alice owns, bob is another user, charlie an outsider, and an
+# operator. Each has the password PASSWORD.
+PASSWORD = "correct horse battery staple"
+
+
+def _user(username: str, **extra):  # type: ignore[no-untyped-def]
+    from django.contrib.auth import get_user_model
+
+    return get_user_model().objects.create_user(
+        username=username,
+        email=f"{username}@example.com",
+        password=PASSWORD,
+        **extra,
+    )
+
+
+@pytest.fixture
+def alice(db):  # type: ignore[no-untyped-def]
+    return _user("alice")
+
+
+@pytest.fixture
+def bob(db):  # type: ignore[no-untyped-def]
+    return _user("bob")
+
+
+@pytest.fixture
+def charlie(db):  # type: ignore[no-untyped-def]
+    return _user("charlie")
+
+
+@pytest.fixture
+def operator(db):  # type: ignore[no-untyped-def]
+    from django.contrib.auth.models import Group
+
+    from marketpulse.permissions import OPERATOR_GROUP
+
+    user = _user("operator")
+    user.groups.add(Group.objects.get_or_create(name=OPERATOR_GROUP)[0])
+    return user
+
+
+@pytest.fixture
+def alice_client(alice) -> APIClient:  # type: ignore[no-untyped-def]
+    client = APIClient()
+    client.force_authenticate(alice)
+    return client
+
+
+@pytest.fixture
+def bob_client(bob) -> APIClient:  # type: ignore[no-untyped-def]
+    client = APIClient()
+    client.force_authenticate(bob)
+    return client

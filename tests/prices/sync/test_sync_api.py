@@ -45,7 +45,7 @@ def test_an_operator_queues_a_sync_and_gets_202_with_the_run(
 
 @pytest.mark.parametrize(
     ("who", "status", "code"),
-    [("anon", 403, "not_authenticated"), ("alice", 403, "permission_denied")],
+    [("anon", 401, "not_authenticated"), ("alice", 403, "permission_denied")],
 )
 def test_only_operators_may_queue_syncs(api_client, alice, who, status, code):
     if who == "alice":
@@ -108,6 +108,6 @@ def test_operators_list_sync_runs_newest_first_and_filter_them(api_client, opera
 
 def test_sync_runs_are_not_public(api_client, alice):
     SyncRun.objects.create(job="prices")
-    assert api_client.get(RUNS).status_code == 403
+    assert api_client.get(RUNS).status_code == 401
     api_client.force_login(alice)
     assert api_client.get(RUNS).status_code == 403

@@ -1,0 +1,177 @@
+"""Portfolio API shapes. Money and quantities are Decimal in and JSON strings out."""
+
+from decimal import Decimal
+from typing import Any
+
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from assets.models import Asset
+from portfolio.models import MONEY, Portfolio, Trade
+from portfolio.selectors import PERFORMANCE_INTERVALS
+from portfolio.services import allowed_currencies
+
+
+def plain(value: Decimal) -> str:
+    """`1.5`, not `1.500000000000000000` nor `1.5E+1`."""
+    text = f"{value.normalize():f}"
+    return "0" if text in ("-0", "0") else text
+
+
+class PlainDecimalField(serializers.DecimalField):
+    def to_representation(self, value: Any) -> str:
+        return plain(Decimal(value))
+
+
+@extend_schema_field(
+    {"type": "string", "format": "decimal", "pattern": r"^-?\d+(\.\d+)?$"}
+)
+class Amount(serializers.Field):
+    """A computed Decimal figure, out only: a string, or null when unknown."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("read_only", True)
+        super().__init__(**kwargs)
+
+    def to_representation(self, value: Decimal) -> str:
+        return plain(value)
+
+
+class SymbolField(serializers.SlugRelatedField):
+    """An asset by symbol, case-insensitive; anything unlike a symbol is simply unknown
+    (and never reaches the database: PostgreSQL refuses NUL bytes with an error)."""
+
+    def to_internal_value(self, data: Any) -> Asset:
+        if not isinstance(data, str) or len(data) > 20 or "\x00" in data:
+            self.fail("does_not_exist", slug_name=self.slug_field, value=str(data)[:20])
+        return super().to_internal_value(data.upper())
+
+
+class PortfolioSerializer(serializers.ModelSerializer):
+    base_currency = serializers.CharField(required=False, max_length=10)
+
+    class Meta:
+        model = Portfolio
+        fields = [
+            "id",
+            "name",
+            "base_currency",
+            "cost_basis_method",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = ["created_at", "updated_at"]
+
+    def validate_base_currency(self, value: str) -> str:
+        value = value.upper()
+        if value not in allowed_currencies():
+            raise serializers.ValidationError(
+                f"Prices are quoted in {', '.join(allowed_currencies())} only."
+            )
+        return value
+
+    def validate_name(self, value: str) -> str:
+        if not value.strip():
+            raise serializers.ValidationError("A name is required.")
+        return value.strip()
+
+
+class TradeSerializer(serializers.ModelSerializer):
+    symbol = SymbolField(
+        source="asset",
+        slug_field="symbol",
+        queryset=Asset.objects.all(),
+        help_text="Case-insensitive in, upper case out.",
+    )
+    quantity = PlainDecimalField(**MONEY, min_value=Decimal("1e-18"))
+    price = PlainDecimalField(**MONEY, min_value=Decimal("1e-18"))
+    fee = PlainDecimalField(**MONEY, min_value=Decimal(0), required=False)
+
+    class Meta:
+        model = Trade
+        fields = [
+            "id",
+            "symbol",
+            "side",
+            "quantity",
+            "price",
+            "fee",
+            "executed_at",
+            "note",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = ["created_at", "updated_at"]
+
+
+class PositionSerializer(serializers.Serializer):
+    symbol = serializers.CharField()
+    quantity = Amount()
+    cost_basis = Amount(help_text="What the units held cost, buy fees included.")
+    average_cost = Amount(allow_null=True)
+    price = Amount(allow_null=True, help_text="Latest price; null when none is known.")
+    price_as_of = serializers.CharField(allow_null=True)
+    price_source = serializers.CharField(allow_null=True)
+    market_value = Amount(allow_null=True)
+    unrealized_pnl = Amount(allow_null=True)
+    unrealized_pnl_pct = Amount(allow_null=True)
+    allocation_pct = Amount(allow_null=True)
+    realized_pnl = Amount()
+
+
+class AssetPnlSerializer(serializers.Serializer):
+    symbol = serializers.CharField()
+    quantity = Amount()
+    realized = Amount()
+    unrealized = Amount(allow_null=True)
+    fees = Amount()
+
+
+class PnlSerializer(serializers.Serializer):
+    method = serializers.CharField()
+    currency = serializers.CharField()
+    realized = Amount(help_text="Net of all fees, by the portfolio's method.")
+    unrealized = Amount(help_text="At the latest prices, priced positions only.")
+    fees = Amount(help_text="All fees paid, buys and sells.")
+    total = Amount()
+    unpriced = serializers.ListField(
+        child=serializers.CharField(), help_text="Held symbols without a known price."
+    )
+    by_asset = AssetPnlSerializer(many=True)
+
+
+class PerformanceQuerySerializer(serializers.Serializer):
+    interval = serializers.ChoiceField(choices=PERFORMANCE_INTERVALS, default="1d")
+    start = serializers.DateTimeField(required=False)
+    end = serializers.DateTimeField(required=False)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if "start" in attrs and "end" in attrs and attrs["end"] < attrs["start"]:
+            raise serializers.ValidationError({"end": ["end is before start."]})
+        return attrs
+
+
+class PerformancePointSerializer(serializers.Serializer):
+    time = serializers.CharField(help_text="The bucket's close: values are as of then.")
+    value = Amount(allow_null=True)
+    net_flow = Amount(help_text="Buys (with fees) minus sells (net of fees).")
+    return_pct = Amount(allow_null=True)
+
+
+class PricesUsedSerializer(serializers.Serializer):
+    symbol = serializers.CharField()
+    candle_interval = serializers.CharField(allow_null=True)
+    gaps = serializers.ListField(
+        child=serializers.CharField(),
+        help_text="Buckets without a candle, valued at the last earlier close.",
+    )
+
+
+class PerformanceSerializer(serializers.Serializer):
+    interval = serializers.CharField()
+    start = serializers.CharField()
+    end = serializers.CharField()
+    currency = serializers.CharField()
+    time_weighted_return_pct = Amount(allow_null=True)
+    points = PerformancePointSerializer(many=True)
+    prices = PricesUsedSerializer(many=True)

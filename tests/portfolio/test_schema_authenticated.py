@@ -1,0 +1,91 @@
+"""Property-based run of the schema over the account and portfolio routes, signed in.
+
+Schemathesis generates requests from `/api/schema/` and sends them to the real server
+(uvicorn, `live_asgi`) with a real access token; every response must be documented
+(status, content type, body schema) and none may be a 500. Path ids are pinned to the
+user's own portfolio and trade on most cases, so the run reaches past the 404s.
+"""
+
+from datetime import UTC, datetime
+
+import httpx
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, Phase, given, settings
+from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
+
+from assets.models import Asset
+from prices.latest import record_latest_prices
+from tests.conftest import PASSWORD
+
+pytestmark = pytest.mark.slow
+
+ROUTES = r"^/api/v1/(portfolios|api-keys|auth)/"
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+]
+
+
+def test_the_schema_holds_for_signed_in_requests(live_asgi, alice):
+    btc = Asset.objects.create(symbol="BTC", name="Bitcoin")
+    record_latest_prices([(btc, 50000.0, datetime.now(UTC), "test")])
+    with httpx.Client(base_url=live_asgi, timeout=10) as client:
+        token = client.post(
+            "/api/v1/auth/token/", json={"username": "alice", "password": PASSWORD}
+        ).json()["access"]
+        auth = {"Authorization": f"Bearer {token}"}
+        portfolio = client.post(
+            "/api/v1/portfolios/", json={"name": "Main"}, headers=auth
+        ).json()["id"]
+        trade = client.post(
+            f"/api/v1/portfolios/{portfolio}/trades/",
+            json={
+                "symbol": "BTC",
+                "side": "buy",
+                "quantity": "1000000",
+                "price": "10",
+                "executed_at": "2024-01-01T00:00:00Z",
+            },
+            headers=auth,
+        ).json()["id"]
+
+    schema = schemathesis.openapi.from_url(f"{live_asgi}/api/schema/").include(
+        path_regex=ROUTES
+    )
+    operations = [result.ok() for result in schema.get_all_operations()]
+    assert len(operations) >= 19  # every route and method of ours, tokens included
+    calls = 0
+    for operation in operations:
+
+        @given(case=operation.as_strategy())
+        @settings(
+            max_examples=25,
+            derandomize=True,  # the same cases on every run: CI is not a lottery
+            deadline=None,
+            database=None,
+            phases=[Phase.explicit, Phase.generate],
+            suppress_health_check=list(HealthCheck),
+        )
+        def run(case) -> None:  # type: ignore[no-untyped-def]
+            nonlocal calls
+            pinned = case.path_parameters is not None and case.method != "DELETE"
+            if pinned and "portfolio_pk" in case.path_parameters:
+                case.path_parameters["portfolio_pk"] = portfolio
+                if "id" in case.path_parameters:
+                    case.path_parameters["id"] = trade
+            elif pinned and "id" in case.path_parameters and "portfolios" in case.path:
+                case.path_parameters["id"] = portfolio
+            response = case.call(base_url=live_asgi, headers=auth, timeout=10)
+            calls += 1
+            case.validate_response(response, checks=CHECKS)
+
+        run()
+    assert calls >= len(operations) * 5
