@@ -71,3 +71,18 @@ def test_counters_live_in_redis_where_every_process_sees_them(
     keys = get_redis_connection("default").keys("mp:throttle:anon:10.9.9.9:*")
     assert len(keys) == 1
     assert get_redis_connection("default").get(keys[0]) == b"1"
+
+
+def test_each_api_key_has_a_limit_of_its_own(api_client, alice, three_per_minute):
+    from marketpulse.api_keys import create_api_key
+
+    _, first = create_api_key(user=alice, name="bot-1")
+    _, second = create_api_key(user=alice, name="bot-2")
+    for _ in range(5):
+        assert api_client.get(URL, HTTP_X_API_KEY=first).status_code == 200
+    assert api_client.get(URL, HTTP_X_API_KEY=first).status_code == 429
+    response = api_client.get(URL, HTTP_X_API_KEY=second)
+    assert response.status_code == 200
+    assert response["X-RateLimit-Remaining"] == "4"
+    keys = get_redis_connection("default").keys("mp:throttle:key:*")
+    assert len(keys) == 2
