@@ -208,6 +208,7 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_RATES": {
         "anon": env.str("THROTTLE_RATE_ANON", default="600/min"),
         "user": env.str("THROTTLE_RATE_USER", default="3000/min"),
+        "login": env.str("THROTTLE_RATE_LOGIN", default="10/min"),
     },
 }
 

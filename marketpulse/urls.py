@@ -13,6 +13,7 @@ from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
 from assets.views import AssetViewSet
 from marketpulse import health
 from marketpulse.api.accounts import ApiKeyViewSet
+from marketpulse.api.throttles import LoginThrottle
 from portfolio.views import PortfolioViewSet, TradeViewSet
 from prices.sync_api import SyncRunViewSet, SyncViewSet
 from prices.views import PriceViewSet
@@ -29,9 +30,15 @@ router.register(
 )
 
 urlpatterns = [
-    path("api/v1/auth/token/", TokenObtainPairView.as_view(), name="token-obtain"),
     path(
-        "api/v1/auth/token/refresh/", TokenRefreshView.as_view(), name="token-refresh"
+        "api/v1/auth/token/",
+        TokenObtainPairView.as_view(throttle_classes=[LoginThrottle]),
+        name="token-obtain",
+    ),
+    path(
+        "api/v1/auth/token/refresh/",
+        TokenRefreshView.as_view(throttle_classes=[LoginThrottle]),
+        name="token-refresh",
     ),
     path("api/v1/", include(router.urls)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

@@ -35,6 +35,7 @@ DESCRIPTIONS = {
     "404": "No such object among yours (other users' objects are not revealed).",
     "409": "`oversell`: a sell would exceed the quantity held at its time; nothing was "
     "changed.",
+    "429": "`throttled`: too many requests; see `Retry-After`.",
     "422": "`idempotency_key_reused`: the Idempotency-Key was used for another request.",
 }
 
@@ -69,6 +70,8 @@ def _statuses(path: str, method: str, operation: dict[str, Any]) -> list[str]:
         statuses.append("409")
     if method == "post" and path.startswith("/api/v1/portfolios/"):
         statuses.append("422")
+    # Every route is throttled; token requests tightly (password guessing).
+    statuses.append("429")
     return statuses
 
 

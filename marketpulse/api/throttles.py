@@ -113,3 +113,12 @@ class RateLimitHeadersMiddleware:
             response["X-RateLimit-Remaining"] = str(state.remaining)
             response["X-RateLimit-Reset"] = str(state.reset)
         return response
+
+
+class LoginThrottle(RedisRateThrottle):
+    """Token requests, per client IP: a tight limit, so passwords cannot be guessed fast."""
+
+    scope = "login"
+
+    def get_cache_key(self, request: Request, view: "APIView") -> str | None:
+        return f"login:{self.get_ident(request)}"

@@ -86,3 +86,19 @@ def test_each_api_key_has_a_limit_of_its_own(api_client, alice, three_per_minute
     assert response["X-RateLimit-Remaining"] == "4"
     keys = get_redis_connection("default").keys("mp:throttle:key:*")
     assert len(keys) == 2
+
+
+def test_token_requests_are_limited_tightly_per_ip(api_client, alice, monkeypatch):
+    monkeypatch.setitem(SimpleRateThrottle.THROTTLE_RATES, "login", "3/min")
+    wrong = {"username": "alice", "password": "not-her-password"}
+    for _ in range(3):
+        assert api_client.post("/api/v1/auth/token/", wrong).status_code == 401
+    response = api_client.post("/api/v1/auth/token/", wrong)
+    assert response.status_code == 429
+    assert response.json()["error"]["code"] == "throttled"
+    assert (
+        api_client.post(
+            "/api/v1/auth/token/", wrong, REMOTE_ADDR="10.1.1.1"
+        ).status_code
+        == 401
+    )
