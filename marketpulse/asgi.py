@@ -18,8 +18,8 @@ django_wsgi_app = get_wsgi_application()  # sets Django up before consumers are 
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
-from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
+from marketpulse.wsauth import TokenAuthMiddleware, browser_origin_validator  # noqa: E402
 from prices.routing import websocket_urlpatterns  # noqa: E402
 
 http_application = WSGIMiddleware(django_wsgi_app, workers=settings.HTTP_THREADS)
@@ -27,8 +27,9 @@ http_application = WSGIMiddleware(django_wsgi_app, workers=settings.HTTP_THREADS
 application = ProtocolTypeRouter(
     {
         "http": http_application,
-        "websocket": AllowedHostsOriginValidator(
-            AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
+        # Session user first, then a JWT (if given) replaces it.
+        "websocket": browser_origin_validator(
+            AuthMiddlewareStack(TokenAuthMiddleware(URLRouter(websocket_urlpatterns)))
         ),
     }
 )

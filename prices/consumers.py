@@ -1,11 +1,561 @@
-"""WebSocket consumers. The price stream protocol itself lands with the real-time issue."""
+"""WebSocket consumers: live prices, candle replay, a user's alerts (DESIGN.md, protocol).
 
-from channels.generic.websocket import AsyncJsonWebsocketConsumer
+Every message to a client goes through one bounded queue per connection and one writer
+task, so replies, snapshots and live updates leave in the order they were produced, and a
+client that cannot keep up is cut off instead of growing server memory. Live messages reach
+connections through the process's fan-out hub (`prices.fanout`), not the channel layer.
+"""
+
+import asyncio
+import contextlib
+import logging
+from collections import Counter
+from datetime import datetime
+from typing import Any, NamedTuple
+from urllib.parse import parse_qsl
+
+import orjson
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
+
+from assets.models import Asset
+from marketpulse.api.errors import MarketPulseError
+from prices import replays
+from prices.broadcast import alert_group, price_frame, price_group
+from prices.fanout import hub
+from prices.latest import LatestPrice, iso_z, latest_prices
+
+logger = logging.getLogger(__name__)
+
+POLICY_VIOLATION = 1008
+SERVER_ERROR = 1011
+MAX_SYMBOL_LENGTH = 20
+
+# Open connections per client address, in this web process.
+connections_per_ip: Counter[str] = Counter()
 
 
-class PriceStreamConsumer(AsyncJsonWebsocketConsumer):
-    """Accepts the connection and greets; subscriptions come with the real-time issue."""
+class Close(NamedTuple):
+    code: int
+    reason: str
+
+
+class BadInput(Exception):
+    """Bad client input: sent as an `error` message, fatal ones then close with 1008."""
+
+    def __init__(
+        self, code: str, message: str, *, details: Any = None, fatal: bool = False
+    ) -> None:
+        super().__init__(message)
+        self.code, self.message, self.details, self.fatal = (
+            code,
+            message,
+            details,
+            fatal,
+        )
+
+
+def error_message(
+    code: str, message: str, *, details: Any = None, request_id: Any = None
+) -> dict[str, Any]:
+    error: dict[str, Any] = {"type": "error", "code": code, "message": message}
+    if details is not None:
+        error["details"] = details
+    if request_id is not None:
+        error["id"] = request_id
+    return error
+
+
+def dumps(message: dict[str, Any]) -> str:
+    return orjson.dumps(message).decode()
+
+
+class StreamConsumer(AsyncWebsocketConsumer):
+    """Shared plumbing: connection limits, the ordered bounded outbox, input parsing."""
+
+    # No channel-layer inbox per connection: live messages come through the process hub.
+    # (Channels' dispatch of layer messages, a database-connection check through a thread
+    # hop per message per consumer, was half the server CPU at 1000 clients.)
+    channel_layer_alias = None  # type: ignore[assignment]
+
+    async def websocket_connect(self, message: dict[str, Any]) -> None:
+        self.outbox: asyncio.Queue[str | Close] = asyncio.Queue(
+            maxsize=settings.WS_SEND_QUEUE
+        )
+        self.writer: asyncio.Task[None] | None = None
+        self.groups_joined: set[str] = set()
+        self.closing = False
+        client = self.scope.get("client") or ("unknown", 0)
+        self.client_ip: str | None = client[0]
+        await self.accept()
+        if connections_per_ip[self.client_ip] >= settings.WS_MAX_CONNECTIONS_PER_IP:
+            ip, self.client_ip = self.client_ip, None  # not counted
+            await self.send(
+                text_data=dumps(
+                    error_message(
+                        "too_many_connections",
+                        f"At most {settings.WS_MAX_CONNECTIONS_PER_IP} connections "
+                        f"per client address ({ip}).",
+                    )
+                )
+            )
+            await self.close(code=POLICY_VIOLATION, reason="too many connections")
+            return
+        connections_per_ip[self.client_ip] += 1
+        self.writer = asyncio.create_task(self._write())
+        try:
+            await self.connect()
+        except BadInput as bad:
+            self.reject(bad)
+        except Exception:
+            self.fail("connect")
 
     async def connect(self) -> None:
-        await self.accept()
-        await self.send_json({"type": "hello", "protocol": "marketpulse.prices.v1"})
+        """Called once the socket is accepted and counted."""
+
+    async def disconnect(self, code: int) -> None:
+        self.closing = True
+        for group in self.groups_joined:
+            hub.discard(group, self)
+        self.groups_joined.clear()
+        if self.writer is not None:
+            self.writer.cancel()
+        if self.client_ip is not None:
+            connections_per_ip[self.client_ip] -= 1
+            if connections_per_ip[self.client_ip] <= 0:
+                del connections_per_ip[self.client_ip]
+            self.client_ip = None
+
+    # Sending: everything through the outbox, in order.
+
+    async def _write(self) -> None:
+        with contextlib.suppress(
+            Exception
+        ):  # the client went away: disconnect cleans up
+            while True:
+                item = await self.outbox.get()
+                if isinstance(item, Close):
+                    await self.close(code=item.code, reason=item.reason)
+                    return
+                await self.send(text_data=item)
+
+    def push(self, frame: str | Close) -> None:
+        """Queues without waiting; a full queue means the client is too slow: cut it off."""
+        if self.closing:
+            return
+        try:
+            self.outbox.put_nowait(frame)
+        except asyncio.QueueFull:
+            self.cut_off()
+
+    async def emit(self, frame: str | Close) -> None:
+        """Queues, waiting for room (replay: the client's pace sets the replay's pace)."""
+        if not self.closing:
+            await self.outbox.put(frame)
+
+    def push_json(self, message: dict[str, Any]) -> None:
+        self.push(dumps(message))
+
+    def close_after(self, code: int, reason: str) -> None:
+        self.push(Close(code, reason))
+        self.closing = True
+
+    def cut_off(self) -> None:
+        logger.warning("websocket client %s too slow: disconnected", self.client_ip)
+        self.closing = True
+        for group in self.groups_joined:
+            hub.discard(group, self)
+        self.groups_joined.clear()
+        if self.writer is not None:
+            self.writer.cancel()
+        while not self.outbox.empty():
+            self.outbox.get_nowait()
+        # The close frame goes out once the socket's buffer drains; a client that never
+        # reads again is dropped by uvicorn's ping timeout (and `disconnect` runs).
+        self.writer = asyncio.create_task(
+            self.close(code=POLICY_VIOLATION, reason="too slow: send queue overflowed")
+        )
+
+    def reject(self, bad: BadInput, request_id: Any = None) -> None:
+        self.push_json(
+            error_message(
+                bad.code, bad.message, details=bad.details, request_id=request_id
+            )
+        )
+        if bad.fatal:
+            self.close_after(POLICY_VIOLATION, bad.code)
+
+    def fail(self, where: str) -> None:
+        logger.exception("websocket consumer failed in %s", where)
+        self.push_json(error_message("internal_error", "Server error."))
+        self.close_after(SERVER_ERROR, "internal error")
+
+    # Live feed (the hub calls these).
+
+    def deliver(self, group: str, frame: str) -> None:
+        self.push(frame)
+
+    def feed_status(self, live: bool) -> None:
+        self.push_json({"type": "status", "status": "live" if live else "degraded"})
+
+    # Receiving.
+
+    async def receive(
+        self, text_data: str | None = None, bytes_data: bytes | None = None
+    ) -> None:
+        if self.closing:
+            return
+        request_id = None
+        try:
+            message = self.parse(text_data, bytes_data)
+            request_id = message.get("id")
+            await self.handle(message)
+        except BadInput as bad:
+            self.reject(bad, request_id)
+        except Exception:
+            self.fail("receive")
+
+    def parse(self, text_data: str | None, bytes_data: bytes | None) -> dict[str, Any]:
+        if text_data is None:
+            raise BadInput("invalid_message", "Send JSON text frames.", fatal=True)
+        if len(text_data) > settings.WS_MAX_MESSAGE_CHARS:
+            raise BadInput(
+                "message_too_large",
+                f"Messages are limited to {settings.WS_MAX_MESSAGE_CHARS} characters.",
+                fatal=True,
+            )
+        try:
+            message = orjson.loads(text_data)
+        except orjson.JSONDecodeError:
+            raise BadInput("invalid_json", "Not valid JSON.", fatal=True) from None
+        if not isinstance(message, dict) or not isinstance(message.get("action"), str):
+            raise BadInput(
+                "invalid_message",
+                'Send a JSON object with an "action".',
+                fatal=True,
+            )
+        return message
+
+    async def handle(self, message: dict[str, Any]) -> None:
+        action = message["action"]
+        if action == "ping":
+            self.push_json({"type": "pong", "id": message.get("id")})
+            return
+        handler = getattr(self, f"do_{action}", None)
+        if action not in self.actions or handler is None:
+            raise BadInput(
+                "unknown_action",
+                f"Unknown action {action!r}; use one of: "
+                + ", ".join([*self.actions, "ping"]),
+                fatal=True,
+            )
+        await handler(message)
+
+    actions: tuple[str, ...] = ()
+
+    def join(self, group: str) -> None:
+        hub.add(group, self)
+        self.groups_joined.add(group)
+
+    def leave(self, group: str) -> None:
+        hub.discard(group, self)
+        self.groups_joined.discard(group)
+
+
+def clean_symbols(value: Any) -> list[str]:
+    if (
+        not isinstance(value, list)
+        or not value
+        or not all(
+            isinstance(s, str) and 0 < len(s.strip()) <= MAX_SYMBOL_LENGTH
+            for s in value
+        )
+    ):
+        raise BadInput(
+            "invalid_symbols",
+            '"symbols" must be a non-empty list of symbols, e.g. ["BTC", "ETH"].',
+        )
+    return list(dict.fromkeys(s.strip().upper() for s in value))
+
+
+@database_sync_to_async
+def known_symbols(symbols: list[str]) -> set[str]:
+    return set(
+        Asset.objects.filter(symbol__in=symbols).values_list("symbol", flat=True)
+    )
+
+
+@database_sync_to_async
+def latest_of(symbols: list[str]) -> list[LatestPrice]:
+    return latest_prices(symbols)[0]
+
+
+def is_newer(frame: str, than: LatestPrice) -> bool:
+    as_of = orjson.loads(frame)["as_of"]
+    return datetime.fromisoformat(as_of) > datetime.fromisoformat(than["as_of"])
+
+
+class PriceStreamConsumer(StreamConsumer):
+    """`/ws/prices/` and `/ws/prices/<symbol>/`: the latest price of each subscribed
+    symbol at once, then every update, in order per symbol."""
+
+    actions = ("subscribe", "unsubscribe", "list")
+
+    async def connect(self) -> None:
+        # Frames published while a snapshot is read wait here, then go out if newer.
+        self.held: dict[str, list[str]] = {}
+        await hub.start()
+        if not hub.live:
+            self.feed_status(False)
+        symbol = self.scope["url_route"]["kwargs"].get("symbol")
+        if symbol:
+            try:
+                await self.subscribe([symbol.upper()], request_id=None)
+            except BadInput as bad:
+                bad.fatal = (
+                    True  # a one-symbol stream of an unknown symbol is no stream
+                )
+                raise
+
+    def deliver(self, group: str, frame: str) -> None:
+        held = self.held.get(group)
+        if held is not None:
+            held.append(frame)
+        else:
+            self.push(frame)
+
+    def feed_status(self, live: bool) -> None:
+        super().feed_status(live)
+        if live and self.groups_joined:
+            # Updates published while the feed was down are lost to us: resend latest.
+            symbols = [g.split(".", 1)[1] for g in sorted(self.groups_joined)]
+            asyncio.get_running_loop().create_task(self.send_latest(symbols))
+
+    async def send_latest(self, symbols: list[str]) -> None:
+        groups = [price_group(s) for s in symbols]
+        for group in groups:
+            self.held.setdefault(group, [])
+        try:
+            latest = {p["symbol"]: p for p in await latest_of(symbols)}
+        finally:
+            held = {g: self.held.pop(g, []) for g in groups}
+        for symbol, group in zip(symbols, groups, strict=True):
+            price = latest.get(symbol)
+            if price is not None:
+                self.push(price_frame(price).decode())
+            for frame in held[group]:
+                if price is None or is_newer(frame, price):
+                    self.push(frame)
+
+    async def subscribe(self, symbols: list[str], *, request_id: Any) -> None:
+        new = [s for s in symbols if price_group(s) not in self.groups_joined]
+        limit = settings.WS_MAX_SUBSCRIPTIONS
+        if len(self.groups_joined) + len(new) > limit:
+            raise BadInput(
+                "too_many_symbols",
+                f"At most {limit} symbols per connection.",
+                details={"limit": limit, "subscribed": len(self.groups_joined)},
+            )
+        unknown = sorted(set(new) - await known_symbols(new))
+        if unknown:
+            raise BadInput(
+                "unknown_symbol",
+                f"Unknown symbol(s): {', '.join(unknown)}.",
+                details={"symbols": unknown},
+            )
+        for symbol in new:
+            self.held[price_group(symbol)] = []
+            self.join(price_group(symbol))
+        self.push_json({"type": "subscribed", "id": request_id, "symbols": symbols})
+        await self.send_latest(new)
+
+    async def do_subscribe(self, message: dict[str, Any]) -> None:
+        if message.get("streams", ["price"]) != ["price"]:
+            raise BadInput(
+                "unknown_stream",
+                'Only the "price" stream is available.',
+                details={"streams": message.get("streams")},
+            )
+        await self.subscribe(
+            clean_symbols(message.get("symbols")), request_id=message.get("id")
+        )
+
+    async def do_unsubscribe(self, message: dict[str, Any]) -> None:
+        symbols = clean_symbols(message.get("symbols"))
+        for symbol in symbols:
+            self.leave(price_group(symbol))
+        self.push_json(
+            {"type": "unsubscribed", "id": message.get("id"), "symbols": symbols}
+        )
+
+    async def do_list(self, message: dict[str, Any]) -> None:
+        symbols = sorted(g.split(".", 1)[1] for g in self.groups_joined)
+        self.push_json(
+            {"type": "subscriptions", "id": message.get("id"), "symbols": symbols}
+        )
+
+
+class AlertStreamConsumer(StreamConsumer):
+    """`/ws/alerts/`: the signed-in user's alert events (session or JWT), nobody else's."""
+
+    async def connect(self) -> None:
+        user = self.scope.get("user")
+        if self.scope.get("auth_error"):
+            raise BadInput("invalid_token", self.scope["auth_error"], fatal=True)
+        if user is None or not user.is_authenticated:
+            raise BadInput(
+                "not_authenticated",
+                "Sign in (session) or pass an access token (?token= or "
+                "Authorization: Bearer).",
+                fatal=True,
+            )
+        await hub.start()
+        self.join(alert_group(user.pk))
+        self.push_json({"type": "subscribed", "stream": "alerts"})
+        if not hub.live:
+            self.feed_status(False)
+
+
+class ReplayConsumer(StreamConsumer):
+    """`/ws/replay/?symbol=&interval=&start=&end=&speed=`: stored candles in order at
+    `speed` candles per second; pause, resume, seek and speed while it runs. The replay
+    task belongs to the connection and is cancelled the moment it closes."""
+
+    actions = ("pause", "resume", "seek", "speed")
+
+    async def connect(self) -> None:
+        self.task: asyncio.Task[None] | None = None
+        query = dict(parse_qsl(self.scope.get("query_string", b"").decode()))
+        try:
+            self.params = await database_sync_to_async(replays.replay_params)(query)
+        except MarketPulseError as exc:
+            raise BadInput(
+                exc.code, exc.message, details=exc.details, fatal=True
+            ) from None
+        self.total = await database_sync_to_async(replays.count_candles)(
+            params=self.params
+        )
+        self.running = asyncio.Event()
+        self.running.set()
+        self.seq = 0
+        self.position = self.params.start
+        self.push_json(
+            {
+                "type": "status",
+                "status": "starting",
+                "total": self.total,
+                "symbol": self.params.symbol,
+                "interval": self.params.interval,
+                "start": iso_z(self.params.start),
+                "end": iso_z(self.params.end),
+                "speed": self.params.speed,
+            }
+        )
+        self.play()
+
+    async def disconnect(self, code: int) -> None:
+        if getattr(self, "task", None) is not None:
+            self.task.cancel()
+        await super().disconnect(code)
+
+    def play(self) -> None:
+        self.task = asyncio.create_task(self._play(), name="replay")
+
+    async def status(self, status: str, request_id: Any = None, **extra: Any) -> None:
+        # Waits for room like the candles do: a busy queue slows a replay, never cuts it.
+        await self.emit(
+            dumps(
+                {"type": "status", "status": status, "id": request_id, "seq": self.seq}
+                | extra
+            )
+        )
+
+    def _anchor(self) -> None:
+        loop = asyncio.get_running_loop()
+        self.anchor = (loop.time(), self.seq)
+
+    async def _play(self) -> None:
+        try:
+            await self._stream()
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            self.fail("replay")
+
+    async def _stream(self) -> None:
+        page_size = settings.WS_REPLAY_PAGE
+        loop = asyncio.get_running_loop()
+        self._anchor()
+        since, inclusive = self.position, True
+        while True:
+            rows = await database_sync_to_async(
+                replays.candle_page, thread_sensitive=False
+            )(params=self.params, since=since, inclusive=inclusive, limit=page_size)
+            for row in rows:
+                while True:
+                    if not self.running.is_set():
+                        await self.running.wait()
+                        self._anchor()
+                    anchor_time, anchor_seq = self.anchor
+                    delay = (
+                        anchor_time
+                        + (self.seq - anchor_seq) / (self.params.speed)
+                        - loop.time()
+                    )
+                    if delay <= 0 and self.running.is_set():
+                        break
+                    if delay > 0:
+                        await asyncio.sleep(delay)
+                message = replays.candle_message(
+                    params=self.params, seq=self.seq, row=row
+                )
+                await self.emit(dumps(message))
+                self.seq += 1
+                self.position = row[0]
+            if len(rows) < page_size:
+                break
+            since, inclusive = rows[-1][0], False
+        await self.status("complete", sent=self.seq, total=self.total)
+
+    async def do_pause(self, message: dict[str, Any]) -> None:
+        self.running.clear()
+        await self.status("paused", message.get("id"))
+
+    async def do_resume(self, message: dict[str, Any]) -> None:
+        self.running.set()
+        await self.status("resumed", message.get("id"))
+
+    async def do_speed(self, message: dict[str, Any]) -> None:
+        speed = replays.parse_speed(message.get("speed"))
+        if speed is None or isinstance(message.get("speed"), bool):
+            raise BadInput(
+                "invalid_speed",
+                f"speed: candles per second, above 0 and at most "
+                f"{settings.WS_REPLAY_MAX_SPEED}.",
+            )
+        self.params.speed = speed
+        self._anchor()
+        await self.status("speed", message.get("id"), speed=speed)
+
+    async def do_seek(self, message: dict[str, Any]) -> None:
+        moment = (
+            replays.parse_time(message["time"])
+            if isinstance(message.get("time"), str)
+            else None
+        )
+        if moment is None or not self.params.start <= moment <= self.params.end:
+            raise BadInput(
+                "invalid_time",
+                "time: an ISO 8601 time with a zone, within the replay's range.",
+            )
+        if self.task is not None:
+            self.task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self.task
+        self.seq = await database_sync_to_async(replays.count_candles)(
+            params=self.params, before=moment
+        )
+        self.position = moment
+        await self.status("seeked", message.get("id"), time=iso_z(moment))
+        self.play()
