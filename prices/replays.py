@@ -36,12 +36,12 @@ class ReplayParams:
 
 def parse_time(value: str) -> datetime | None:
     """An ISO 8601 time with a zone (a bare date means its midnight UTC), or None."""
+    if len(value) == 10:
+        value += "T00:00:00Z"
     try:
         moment = parse_datetime(value.replace(" ", "+"))  # "+" arrives as a space
     except ValueError:
         return None
-    if moment is None and len(value) == 10:
-        moment = parse_datetime(value + "T00:00:00Z")
     if moment is None or moment.tzinfo is None:
         return None
     return moment.astimezone(UTC)
