@@ -31,6 +31,8 @@ logger = logging.getLogger(__name__)
 POLICY_VIOLATION = 1008
 SERVER_ERROR = 1011
 MAX_SYMBOL_LENGTH = 20
+# How long a replay's first frame may wait for its candle count (else sent when known).
+COUNT_BUDGET = 0.05
 
 # Open connections per client address, in this web process.
 connections_per_ip: Counter[str] = Counter()
@@ -426,6 +428,7 @@ class ReplayConsumer(StreamConsumer):
 
     async def connect(self) -> None:
         self.task: asyncio.Task[None] | None = None
+        self.background: set[asyncio.Task[None]] = set()
         query = dict(parse_qsl(self.scope.get("query_string", b"").decode()))
         try:
             self.params = await database_sync_to_async(replays.replay_params)(query)
@@ -433,9 +436,20 @@ class ReplayConsumer(StreamConsumer):
             raise BadInput(
                 exc.code, exc.message, details=exc.details, fatal=True
             ) from None
-        self.total = await database_sync_to_async(replays.count_candles)(
-            params=self.params
+        # Counting is O(range); the first frames must not wait for a long range's count.
+        self.next_page: asyncio.Task[list[Any]] | None = None
+        self.first_page: asyncio.Task[list[Any]] | None = self._fetch(
+            self.params.start, inclusive=True
         )
+        counting = asyncio.create_task(
+            database_sync_to_async(replays.count_candles, thread_sensitive=False)(
+                params=self.params
+            )
+        )
+        await asyncio.wait({counting}, timeout=COUNT_BUDGET)
+        self.total: int | None = counting.result() if counting.done() else None
+        if self.total is None:
+            counting.add_done_callback(self._counted)
         self.running = asyncio.Event()
         self.running.set()
         self.seq = 0
@@ -453,6 +467,20 @@ class ReplayConsumer(StreamConsumer):
             }
         )
         self.play()
+
+    def push(self, frame: str | Close) -> None:
+        # A full queue is a replay's normal backpressure, not a slow client: wait for room.
+        if self.outbox.full() and not self.closing:
+            task = asyncio.create_task(self.emit(frame))
+            self.background.add(task)
+            task.add_done_callback(self.background.discard)
+        else:
+            super().push(frame)
+
+    def _counted(self, counting: "asyncio.Task[int]") -> None:
+        if not counting.cancelled() and counting.exception() is None:
+            self.total = counting.result()
+            self.push_json({"type": "status", "status": "counted", "total": self.total})
 
     async def disconnect(self, code: int) -> None:
         if getattr(self, "task", None) is not None:
@@ -483,26 +511,48 @@ class ReplayConsumer(StreamConsumer):
         except Exception:
             self.fail("replay")
 
+    def _fetch(self, since: datetime, *, inclusive: bool) -> "asyncio.Task[list[Any]]":
+        """Reads the next page in a worker thread (never on the event loop)."""
+        return asyncio.create_task(
+            database_sync_to_async(replays.candle_page, thread_sensitive=False)(
+                params=self.params,
+                since=since,
+                inclusive=inclusive,
+                limit=settings.WS_REPLAY_PAGE,
+            )
+        )
+
     async def _stream(self) -> None:
-        page_size = settings.WS_REPLAY_PAGE
+        # The next page is read while this one is sent: a page's query never stalls it.
+        pending: asyncio.Task[list[Any]] | None = self.first_page or self._fetch(
+            self.position, inclusive=True
+        )
+        self.first_page = None
+        try:
+            await self._send_pages(pending)
+        finally:
+            if self.next_page is not None:
+                self.next_page.cancel()
+        await self.status("complete", sent=self.seq, total=self.total)
+
+    async def _send_pages(self, pending: "asyncio.Task[list[Any]]") -> None:
         loop = asyncio.get_running_loop()
         self._anchor()
-        since, inclusive = self.position, True
         while True:
-            rows = await database_sync_to_async(
-                replays.candle_page, thread_sensitive=False
-            )(params=self.params, since=since, inclusive=inclusive, limit=page_size)
+            rows = await pending
+            self.next_page = (
+                self._fetch(rows[-1][0], inclusive=False)
+                if len(rows) == settings.WS_REPLAY_PAGE
+                else None
+            )
             for row in rows:
                 while True:
                     if not self.running.is_set():
                         await self.running.wait()
                         self._anchor()
                     anchor_time, anchor_seq = self.anchor
-                    delay = (
-                        anchor_time
-                        + (self.seq - anchor_seq) / (self.params.speed)
-                        - loop.time()
-                    )
+                    due = anchor_time + (self.seq - anchor_seq) / self.params.speed
+                    delay = due - loop.time()
                     if delay <= 0 and self.running.is_set():
                         break
                     if delay > 0:
@@ -513,10 +563,9 @@ class ReplayConsumer(StreamConsumer):
                 await self.emit(dumps(message))
                 self.seq += 1
                 self.position = row[0]
-            if len(rows) < page_size:
-                break
-            since, inclusive = rows[-1][0], False
-        await self.status("complete", sent=self.seq, total=self.total)
+            if self.next_page is None:
+                return
+            pending, self.next_page = self.next_page, None
 
     async def do_pause(self, message: dict[str, Any]) -> None:
         self.running.clear()
@@ -553,6 +602,9 @@ class ReplayConsumer(StreamConsumer):
             self.task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self.task
+        if self.first_page is not None:  # read for the old position, never used
+            self.first_page.cancel()
+            self.first_page = None
         self.seq = await database_sync_to_async(replays.count_candles)(
             params=self.params, before=moment
         )
