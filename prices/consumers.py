@@ -43,6 +43,10 @@ class Close(NamedTuple):
     reason: str
 
 
+# A JSON text, a ready ASGI message (shared by every connection), or the closing.
+Outgoing = str | dict[str, str] | Close
+
+
 class BadInput(Exception):
     """Bad client input: sent as an `error` message, fatal ones then close with 1008."""
 
@@ -82,7 +86,7 @@ class StreamConsumer(AsyncWebsocketConsumer):
     channel_layer_alias = None  # type: ignore[assignment]
 
     async def websocket_connect(self, message: dict[str, Any]) -> None:
-        self.outbox: asyncio.Queue[str | Close] = asyncio.Queue(
+        self.outbox: asyncio.Queue[Outgoing] = asyncio.Queue(
             maxsize=settings.WS_SEND_QUEUE
         )
         self.writer: asyncio.Task[None] | None = None
@@ -140,9 +144,14 @@ class StreamConsumer(AsyncWebsocketConsumer):
                 if isinstance(item, Close):
                     await self.close(code=item.code, reason=item.reason)
                     return
-                await self.send(text_data=item)
+                # Straight to the server: live messages are ready-made ASGI messages.
+                await self.base_send(
+                    {"type": "websocket.send", "text": item}
+                    if isinstance(item, str)
+                    else item
+                )
 
-    def push(self, frame: str | Close) -> None:
+    def push(self, frame: Outgoing) -> None:
         """Queues without waiting; a full queue means the client is too slow: cut it off."""
         if self.closing:
             return
@@ -151,7 +160,7 @@ class StreamConsumer(AsyncWebsocketConsumer):
         except asyncio.QueueFull:
             self.cut_off()
 
-    async def emit(self, frame: str | Close) -> None:
+    async def emit(self, frame: Outgoing) -> None:
         """Queues, waiting for room (replay: the client's pace sets the replay's pace)."""
         if not self.closing:
             await self.outbox.put(frame)
@@ -195,8 +204,8 @@ class StreamConsumer(AsyncWebsocketConsumer):
 
     # Live feed (the hub calls these).
 
-    def deliver(self, group: str, frame: str) -> None:
-        self.push(frame)
+    def deliver(self, group: str, message: dict[str, str]) -> None:
+        self.push(message)
 
     def feed_status(self, live: bool) -> None:
         self.push_json({"type": "status", "status": "live" if live else "degraded"})
@@ -306,7 +315,7 @@ class PriceStreamConsumer(StreamConsumer):
 
     async def connect(self) -> None:
         # Frames published while a snapshot is read wait here, then go out if newer.
-        self.held: dict[str, list[str]] = {}
+        self.held: dict[str, list[dict[str, str]]] = {}
         await hub.start()
         if not hub.live:
             self.feed_status(False)
@@ -320,12 +329,12 @@ class PriceStreamConsumer(StreamConsumer):
                 )
                 raise
 
-    def deliver(self, group: str, frame: str) -> None:
+    def deliver(self, group: str, message: dict[str, str]) -> None:
         held = self.held.get(group)
         if held is not None:
-            held.append(frame)
+            held.append(message)
         else:
-            self.push(frame)
+            self.push(message)
 
     def feed_status(self, live: bool) -> None:
         super().feed_status(live)
@@ -346,9 +355,9 @@ class PriceStreamConsumer(StreamConsumer):
             price = latest.get(symbol)
             if price is not None:
                 self.push(price_frame(price).decode())
-            for frame in held[group]:
-                if price is None or is_newer(frame, price):
-                    self.push(frame)
+            for message in held[group]:
+                if price is None or is_newer(message["text"], price):
+                    self.push(message)
 
     async def subscribe(self, symbols: list[str], *, request_id: Any) -> None:
         new = [s for s in symbols if price_group(s) not in self.groups_joined]
@@ -468,7 +477,7 @@ class ReplayConsumer(StreamConsumer):
         )
         self.play()
 
-    def push(self, frame: str | Close) -> None:
+    def push(self, frame: Outgoing) -> None:
         # A full queue is a replay's normal backpressure, not a slow client: wait for room.
         if self.outbox.full() and not self.closing:
             task = asyncio.create_task(self.emit(frame))

@@ -3,7 +3,7 @@
 Each web process subscribes once (a pattern on `channel_prefix()`); every message arrives
 here once, already encoded, and is handed to the connections registered for its group
 without decoding or re-encoding. Connections stay Channels consumers; they register with
-`hub.add(group, subscriber)` and must implement `deliver(group, frame)` without blocking.
+`hub.add(group, subscriber)` and must implement `deliver(group, message)` without blocking.
 """
 
 import asyncio
@@ -23,7 +23,7 @@ RECONNECT_DELAYS = (0.2, 0.5, 1.0, 2.0, 5.0)
 
 
 class Subscriber(Protocol):
-    def deliver(self, group: str, frame: str) -> None: ...
+    def deliver(self, group: str, message: dict[str, str]) -> None: ...
 
     def feed_status(self, live: bool) -> None: ...
 
@@ -58,9 +58,11 @@ class Hub:
                 del self.subscribers[group]
 
     def dispatch(self, group: str, frame: str) -> None:
+        # One ASGI message for all: connections share it, nothing is encoded per client.
+        message = {"type": "websocket.send", "text": frame}
         # A copy: a subscriber cut off as too slow unregisters itself while we loop.
         for subscriber in tuple(self.subscribers.get(group, ())):
-            subscriber.deliver(group, frame)
+            subscriber.deliver(group, message)
 
     def _set_live(self, live: bool) -> None:
         if live == self.live:
