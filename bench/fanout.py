@@ -35,6 +35,7 @@ REPLAY_CANDLES = 100_000
 RATE = 10  # updates per second
 SECONDS = 10  # measured updates = RATE * SECONDS
 WARMUP = 10  # updates before measuring, ignored
+CLIENT_PROCESSES = int(os.environ.get("BENCH_CLIENT_PROCESSES", "2"))
 
 
 def setup_django() -> None:
@@ -159,7 +160,11 @@ async def run_clients(url: str, count: int, updates: int) -> dict[str, Any]:
     for first in range(0, count, 100):  # connect in bursts of 100
         batch = await asyncio.gather(
             *(
-                connect(f"{url}/ws/prices/{SYMBOL}/", compression=None, max_queue=None)
+                connect(
+                    f"{url}/ws/prices/{SYMBOL}/",
+                    compression=os.environ.get("BENCH_COMPRESSION") or None,
+                    max_queue=None,
+                )
                 for _ in range(first, min(count, first + 100))
             )
         )
@@ -204,23 +209,34 @@ def fanout(url: str, server: subprocess.Popen, count: int) -> dict[str, float]:
     from prices.latest import LatestPrice, iso_z
 
     updates = RATE * SECONDS
-    clients = subprocess.Popen(
-        [
-            str(BIN / "python"),
-            "-m",
-            "bench.fanout",
-            "clients",
-            url,
-            str(count),
-            str(updates),
-        ],
-        cwd=BASE_DIR,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    assert clients.stdout is not None
-    if clients.stdout.readline().strip() != "READY":
-        raise RuntimeError("bench clients failed to connect")
+    # Client processes share the clients (the client library costs more CPU per message
+    # than the server does); each says READY once its sockets are subscribed.
+    shares = [
+        count // CLIENT_PROCESSES + (i < count % CLIENT_PROCESSES)
+        for i in range(CLIENT_PROCESSES)
+    ]
+    clients = [
+        subprocess.Popen(
+            [
+                str(BIN / "python"),
+                "-m",
+                "bench.fanout",
+                "clients",
+                url,
+                str(n),
+                str(updates),
+            ],
+            cwd=BASE_DIR,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for n in shares
+        if n
+    ]
+    for process in clients:
+        assert process.stdout is not None
+        if process.stdout.readline().strip() != "READY":
+            raise RuntimeError("bench clients failed to connect")
     cpu = psutil.Process(server.pid)
     started = time.monotonic()
     for n in range(-WARMUP, updates):
@@ -239,16 +255,21 @@ def fanout(url: str, server: subprocess.Popen, count: int) -> dict[str, float]:
             )
         )
     server_cpu = cpu.cpu_percent()
-    out, _ = clients.communicate(timeout=60)
-    result = json.loads(out.strip().splitlines()[-1])
-    latencies = [s * 1000 for s in result["latencies"]]
+    latencies: list[float] = []
+    received, client_cpu = 0, 0.0
+    for process in clients:
+        out, _ = process.communicate(timeout=60)
+        result = json.loads(out.strip().splitlines()[-1])
+        latencies += [s * 1000 for s in result["latencies"]]
+        received += result["received"]
+        client_cpu += result["cpu_s"]
     return {
         "p50_ms": round(percentile(latencies, 0.50), 1),
         "p99_ms": round(percentile(latencies, 0.99), 1),
         "max_ms": round(max(latencies), 1),
-        "lost": count * updates - result["received"],
+        "lost": count * updates - received,
         "server_cpu_pct": round(server_cpu, 1),
-        "client_cpu_s": round(result["cpu_s"], 1),
+        "client_cpu_s": round(client_cpu, 1),
     }
 
 
