@@ -170,7 +170,9 @@ async def run_clients(url: str, count: int, updates: int) -> dict[str, Any]:
         )
         sockets.extend(batch)
     for ws in sockets:
-        assert json.loads(await ws.recv())["type"] == "subscribed"
+        greeting = [json.loads(await ws.recv())["type"] for _ in range(2)]
+        if greeting != ["hello", "subscribed"]:
+            raise RuntimeError(f"unexpected greeting {greeting}")
     print("READY", flush=True)
 
     async def listen(index: int, ws: Any) -> None:

@@ -316,6 +316,7 @@ class PriceStreamConsumer(StreamConsumer):
     async def connect(self) -> None:
         # Frames published while a snapshot is read wait here, then go out if newer.
         self.held: dict[str, list[dict[str, str]]] = {}
+        self.push_json({"type": "hello", "protocol": "marketpulse.prices.v1"})
         await hub.start()
         if not hub.live:
             self.feed_status(False)

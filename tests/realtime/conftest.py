@@ -24,6 +24,13 @@ def start_server(django_db_setup, django_db_blocker) -> Callable[..., Any]:  # t
     return start
 
 
+@pytest.fixture(autouse=True)
+def _no_persistent_connections(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Async tests reach the database from worker threads (`database_sync_to_async`):
+    close those connections after each call, so the test database can be dropped."""
+    monkeypatch.setitem(connection.settings_dict, "CONN_MAX_AGE", 0)
+
+
 @pytest.fixture(scope="module")
 def ws_url(start_server) -> Iterator[str]:  # type: ignore[no-untyped-def]
     with start_server() as base:

@@ -9,7 +9,11 @@ from rest_framework_simplejwt.tokens import AccessToken
 from prices.broadcast import publish_alert
 from tests.realtime.wsclient import closed_with, connect, nothing_within, receive
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    # SECRET_KEY signs the tokens; a short one in test environments is fine.
+    pytest.mark.filterwarnings("ignore::jwt.warnings.InsecureKeyLengthWarning"),
+]
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ import orjson
 import pytest
 from asgiref.testing import ApplicationCommunicator
 from channels.db import database_sync_to_async
-from django.db import connection
 
 from marketpulse.asgi import application
 from prices import consumers
@@ -15,12 +14,6 @@ from prices.importing import import_candle_file
 from tests.prices.demo import DEMO_DIR
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture(autouse=True)
-def _no_persistent_connections(monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    """Database calls run in worker threads here: close their connections after each."""
-    monkeypatch.setitem(connection.settings_dict, "CONN_MAX_AGE", 0)
 
 
 class WebsocketCommunicator(ApplicationCommunicator):
@@ -85,6 +78,7 @@ async def test_a_server_fault_sends_an_error_and_closes_1011(btc, monkeypatch):
     monkeypatch.setattr(consumers, "latest_of", broken)
     socket = WebsocketCommunicator(application, "/ws/prices/")
     assert await socket.connect()
+    assert (await socket.receive_json_from())["type"] == "hello"
     await socket.send_json_to({"action": "subscribe", "symbols": ["BTC"]})
     assert (await socket.receive_json_from())["type"] == "subscribed"
     error = await socket.receive_json_from()

@@ -4,13 +4,19 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from asgiref.sync import sync_to_async
-from django.db import connection
+from channels.db import database_sync_to_async
 
 from assets.models import Asset
 from prices.broadcast import publish_price
 from prices.latest import LatestPrice, iso_z, record_latest_prices
-from tests.realtime.wsclient import closed_with, connect, nothing_within, receive, send
+from tests.realtime.wsclient import (
+    closed_with,
+    connect,
+    nothing_within,
+    prices_socket,
+    receive,
+    send,
+)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -29,13 +35,10 @@ def tick(symbol: str, price: float, n: int) -> LatestPrice:
 
 
 def record_and_publish(symbol: str, price: float, as_of: datetime) -> None:
-    """What the sync pipeline does for a new price (in a worker thread: close after)."""
-    try:
-        asset = Asset.objects.get(symbol=symbol)
-        record_latest_prices([(asset, price, as_of, "x")])
-        publish_price(tick(symbol, price, int((as_of - T0).total_seconds())))
-    finally:
-        connection.close()
+    """What the sync pipeline does for a new price."""
+    asset = Asset.objects.get(symbol=symbol)
+    record_latest_prices([(asset, price, as_of, "x")])
+    publish_price(tick(symbol, price, int((as_of - T0).total_seconds())))
 
 
 @pytest.fixture
@@ -44,7 +47,7 @@ def priced(btc: Asset, eth: Asset) -> None:
 
 
 async def test_subscribe_sends_latest_prices_then_every_update_in_order(ws_url, priced):
-    async with connect(f"{ws_url}/ws/prices/") as ws:
+    async with prices_socket(f"{ws_url}/ws/prices/") as ws:
         await send(ws, {"action": "subscribe", "symbols": ["btc", "ETH"], "id": 7})
         assert await receive(ws) == {
             "type": "subscribed",
@@ -70,7 +73,7 @@ async def test_subscribe_sends_latest_prices_then_every_update_in_order(ws_url, 
 
 
 async def test_unsubscribe_stops_updates_and_list_shows_what_is_left(ws_url, priced):
-    async with connect(f"{ws_url}/ws/prices/") as ws:
+    async with prices_socket(f"{ws_url}/ws/prices/") as ws:
         await send(ws, {"action": "subscribe", "symbols": ["BTC", "ETH"]})
         for _ in range(3):
             await receive(ws)
@@ -94,7 +97,7 @@ async def test_unsubscribe_stops_updates_and_list_shows_what_is_left(ws_url, pri
 
 
 async def test_the_one_symbol_path_streams_that_symbol(ws_url, priced):
-    async with connect(f"{ws_url}/ws/prices/eth/") as ws:
+    async with prices_socket(f"{ws_url}/ws/prices/eth/") as ws:
         assert (await receive(ws))["type"] == "subscribed"
         assert (await receive(ws))["price"] == 3000.0
         publish_price(tick("BTC", 1.0, 1))
@@ -103,7 +106,7 @@ async def test_the_one_symbol_path_streams_that_symbol(ws_url, priced):
 
 
 async def test_a_symbol_without_a_price_yet_gets_updates_only(ws_url, btc):
-    async with connect(f"{ws_url}/ws/prices/") as ws:
+    async with prices_socket(f"{ws_url}/ws/prices/") as ws:
         await send(ws, {"action": "subscribe", "symbols": ["BTC"]})
         assert (await receive(ws))["type"] == "subscribed"
         assert await nothing_within(ws, 0.2)
@@ -114,8 +117,8 @@ async def test_a_symbol_without_a_price_yet_gets_updates_only(ws_url, btc):
 async def test_one_publish_reaches_clients_on_two_web_processes(start_server, priced):
     with start_server() as other_url, start_server() as third_url:
         async with (
-            connect(f"{other_url}/ws/prices/btc/") as a,
-            connect(f"{third_url}/ws/prices/btc/") as b,
+            prices_socket(f"{other_url}/ws/prices/btc/") as a,
+            prices_socket(f"{third_url}/ws/prices/btc/") as b,
         ):
             for ws in (a, b):
                 assert (await receive(ws))["type"] == "subscribed"
@@ -139,7 +142,7 @@ async def test_one_publish_reaches_clients_on_two_web_processes(start_server, pr
     ],
 )
 async def test_bad_messages_get_an_error_then_close_1008(ws_url, btc, message, code):
-    async with connect(f"{ws_url}/ws/prices/") as ws:
+    async with prices_socket(f"{ws_url}/ws/prices/") as ws:
         await send(ws, message) if isinstance(message, str) else await ws.send(message)
         error = await receive(ws)
         assert (error["type"], error["code"]) == ("error", code)
@@ -150,7 +153,7 @@ async def test_bad_messages_get_an_error_then_close_1008(ws_url, btc, message, c
 async def test_unknown_or_too_many_symbols_are_refused_and_the_connection_goes_on(
     ws_url, priced, settings
 ):
-    async with connect(f"{ws_url}/ws/prices/") as ws:
+    async with prices_socket(f"{ws_url}/ws/prices/") as ws:
         await send(ws, {"action": "subscribe", "symbols": ["BTC", "NOPE"], "id": 1})
         error = await receive(ws)
         assert error == {
@@ -179,26 +182,29 @@ async def test_unknown_or_too_many_symbols_are_refused_and_the_connection_goes_o
 
 
 async def test_the_one_symbol_path_of_an_unknown_symbol_closes_1008(ws_url, btc):
-    async with connect(f"{ws_url}/ws/prices/nope/") as ws:
+    async with prices_socket(f"{ws_url}/ws/prices/nope/") as ws:
         assert (await receive(ws))["code"] == "unknown_symbol"
         assert (await closed_with(ws))[0] == 1008
 
 
 async def test_ping_gets_pong(ws_url, btc):
-    async with connect(f"{ws_url}/ws/prices/") as ws:
+    async with prices_socket(f"{ws_url}/ws/prices/") as ws:
         await send(ws, {"action": "ping", "id": 9})
         assert await receive(ws) == {"type": "pong", "id": 9}
 
 
 async def test_connections_per_client_address_are_limited(start_server, btc):
     with start_server(WS_MAX_CONNECTIONS_PER_IP="2") as url:
-        async with connect(f"{url}/ws/prices/") as one, connect(f"{url}/ws/prices/"):
+        async with (
+            prices_socket(f"{url}/ws/prices/") as one,
+            prices_socket(f"{url}/ws/prices/"),
+        ):
             async with connect(f"{url}/ws/prices/") as third:
                 assert (await receive(third))["code"] == "too_many_connections"
                 assert (await closed_with(third))[0] == 1008
             await one.close()
             await asyncio.sleep(0.2)
-            async with connect(f"{url}/ws/prices/") as again:
+            async with prices_socket(f"{url}/ws/prices/") as again:
                 await send(again, {"action": "ping"})
                 assert (await receive(again))["type"] == "pong"
 
@@ -206,7 +212,7 @@ async def test_connections_per_client_address_are_limited(start_server, btc):
 async def test_a_client_that_stops_reading_is_cut_off_with_a_reason(start_server, btc):
     with start_server(WS_SEND_QUEUE="10") as url:
         # The client library stops reading after 4 frames; buffers then fill up.
-        async with connect(f"{url}/ws/prices/btc/", max_queue=4) as slow:
+        async with prices_socket(f"{url}/ws/prices/btc/", max_queue=4) as slow:
             assert (await receive(slow))["type"] == "subscribed"
             big = "x" * 2000  # bigger frames fill the socket buffers sooner
             for n in range(4000):
@@ -224,14 +230,14 @@ async def test_a_browser_page_from_another_site_is_refused(ws_url, btc):
         async with connect(f"{ws_url}/ws/prices/", origin="https://evil.example"):
             pass
     assert refused.value.response.status_code == 403
-    async with connect(f"{ws_url}/ws/prices/", origin="http://localhost") as ws:
+    async with prices_socket(f"{ws_url}/ws/prices/", origin="http://localhost") as ws:
         await send(ws, {"action": "ping"})
         assert (await receive(ws))["type"] == "pong"
 
 
 async def test_a_later_price_recorded_and_published_reaches_subscribers(ws_url, priced):
-    async with connect(f"{ws_url}/ws/prices/btc/") as ws:
+    async with prices_socket(f"{ws_url}/ws/prices/btc/") as ws:
         await receive(ws)
         await receive(ws)
-        await sync_to_async(record_and_publish)("BTC", 1.25, T0 + timedelta(1))
+        await database_sync_to_async(record_and_publish)("BTC", 1.25, T0 + timedelta(1))
         assert (await receive(ws))["price"] == 1.25

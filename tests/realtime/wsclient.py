@@ -2,12 +2,32 @@
 
 import asyncio
 import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
-__all__ = ["closed_with", "connect", "nothing_within", "receive", "send"]
+__all__ = [
+    "closed_with",
+    "connect",
+    "nothing_within",
+    "prices_socket",
+    "receive",
+    "send",
+]
+
+
+@asynccontextmanager
+async def prices_socket(url: str, **options: Any) -> AsyncIterator[ClientConnection]:
+    """A connection to a price stream, past its greeting."""
+    async with connect(url, **options) as ws:
+        assert await receive(ws) == {
+            "type": "hello",
+            "protocol": "marketpulse.prices.v1",
+        }
+        yield ws
 
 
 async def receive(ws: ClientConnection, timeout: float = 5) -> dict[str, Any]:
