@@ -15,6 +15,7 @@ from typing import Any, NamedTuple
 from urllib.parse import parse_qsl
 
 import orjson
+from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
@@ -22,7 +23,14 @@ from django.conf import settings
 from assets.models import Asset
 from marketpulse.api.errors import MarketPulseError
 from prices import replays
-from prices.broadcast import alert_group, price_frame, price_group
+from prices.broadcast import (
+    KLINE_INTERVALS,
+    alert_group,
+    forming_candles,
+    kline_group,
+    price_frame,
+    price_group,
+)
 from prices.fanout import hub
 from prices.latest import LatestPrice, iso_z, latest_prices
 
@@ -302,9 +310,59 @@ def latest_of(symbols: list[str]) -> list[LatestPrice]:
     return latest_prices(symbols)[0]
 
 
-def is_newer(frame: str, than: LatestPrice) -> bool:
-    as_of = orjson.loads(frame)["as_of"]
-    return datetime.fromisoformat(as_of) > datetime.fromisoformat(than["as_of"])
+STREAMS = ("price", *(f"kline_{interval}" for interval in KLINE_INTERVALS))
+
+
+def clean_streams(value: Any) -> list[str]:
+    if (
+        not isinstance(value, list)
+        or not value
+        or not all(isinstance(s, str) and s in STREAMS for s in value)
+    ):
+        raise BadInput(
+            "unknown_stream",
+            f'"streams" must be a non-empty list of: {", ".join(STREAMS)}.',
+            details={"streams": value},
+        )
+    return list(dict.fromkeys(value))
+
+
+def stream_group(stream: str, symbol: str) -> str:
+    if stream == "price":
+        return price_group(symbol)
+    return kline_group(stream.removeprefix("kline_"), symbol)
+
+
+def stream_of(group: str) -> tuple[str, str]:
+    """(stream, symbol) of a group name made by `stream_group`."""
+    kind, _, rest = group.partition(".")
+    if kind == "prices":
+        return "price", rest
+    interval, _, symbol = rest.partition(".")
+    return f"kline_{interval}", symbol
+
+
+async def snapshots_of(pairs: list[tuple[str, str]]) -> dict[str, str]:
+    """The current frame of each (stream, symbol) that has one, by group."""
+    frames: dict[str, str] = {}
+    prices = [symbol for stream, symbol in pairs if stream == "price"]
+    if prices:
+        for price in await latest_of(prices):
+            frames[price_group(price["symbol"])] = price_frame(price).decode()
+    for stream in dict.fromkeys(s for s, _ in pairs if s != "price"):
+        interval = stream.removeprefix("kline_")
+        symbols = [symbol for s, symbol in pairs if s == stream]
+        candles = await sync_to_async(forming_candles, thread_sensitive=False)(
+            interval=interval, symbols=symbols
+        )
+        for symbol, frame in candles.items():
+            frames[kline_group(interval, symbol)] = frame
+    return frames
+
+
+def is_newer(frame: str, than: str) -> bool:
+    as_of, than_as_of = orjson.loads(frame)["as_of"], orjson.loads(than)["as_of"]
+    return datetime.fromisoformat(as_of) > datetime.fromisoformat(than_as_of)
 
 
 class PriceStreamConsumer(StreamConsumer):
@@ -323,7 +381,9 @@ class PriceStreamConsumer(StreamConsumer):
         symbol = self.scope["url_route"]["kwargs"].get("symbol")
         if symbol:
             try:
-                await self.subscribe([symbol.upper()], request_id=None)
+                await self.subscribe(
+                    [symbol.upper()], streams=["price"], request_id=None
+                )
             except BadInput as bad:
                 bad.fatal = (
                     True  # a one-symbol stream of an unknown symbol is no stream
@@ -341,70 +401,93 @@ class PriceStreamConsumer(StreamConsumer):
         super().feed_status(live)
         if live and self.groups_joined:
             # Updates published while the feed was down are lost to us: resend latest.
-            symbols = [g.split(".", 1)[1] for g in sorted(self.groups_joined)]
-            asyncio.get_running_loop().create_task(self.send_latest(symbols))
+            pairs = [stream_of(g) for g in sorted(self.groups_joined)]
+            asyncio.get_running_loop().create_task(self.send_latest(pairs))
 
-    async def send_latest(self, symbols: list[str]) -> None:
-        groups = [price_group(s) for s in symbols]
+    async def send_latest(self, pairs: list[tuple[str, str]]) -> None:
+        """Sends the latest price / forming candle of each (stream, symbol), then what was
+        published for it meanwhile, if newer."""
+        groups = [stream_group(*pair) for pair in pairs]
         for group in groups:
             self.held.setdefault(group, [])
         try:
-            latest = {p["symbol"]: p for p in await latest_of(symbols)}
+            snapshots = await snapshots_of(pairs)
         finally:
             held = {g: self.held.pop(g, []) for g in groups}
-        for symbol, group in zip(symbols, groups, strict=True):
-            price = latest.get(symbol)
-            if price is not None:
-                self.push(price_frame(price).decode())
+        for group in groups:
+            snapshot = snapshots.get(group)
+            if snapshot is not None:
+                self.push(snapshot)
             for message in held[group]:
-                if price is None or is_newer(message["text"], price):
+                if snapshot is None or is_newer(message["text"], snapshot):
                     self.push(message)
 
-    async def subscribe(self, symbols: list[str], *, request_id: Any) -> None:
-        new = [s for s in symbols if price_group(s) not in self.groups_joined]
+    async def subscribe(
+        self, symbols: list[str], *, streams: list[str], request_id: Any
+    ) -> None:
+        pairs = [(stream, symbol) for symbol in symbols for stream in streams]
+        new = [p for p in pairs if stream_group(*p) not in self.groups_joined]
         limit = settings.WS_MAX_SUBSCRIPTIONS
         if len(self.groups_joined) + len(new) > limit:
             raise BadInput(
                 "too_many_symbols",
-                f"At most {limit} symbols per connection.",
+                f"At most {limit} subscriptions (symbol and stream) per connection.",
                 details={"limit": limit, "subscribed": len(self.groups_joined)},
             )
-        unknown = sorted(set(new) - await known_symbols(new))
+        new_symbols = list(dict.fromkeys(symbol for _, symbol in new))
+        unknown = sorted(set(new_symbols) - await known_symbols(new_symbols))
         if unknown:
             raise BadInput(
                 "unknown_symbol",
                 f"Unknown symbol(s): {', '.join(unknown)}.",
                 details={"symbols": unknown},
             )
-        for symbol in new:
-            self.held[price_group(symbol)] = []
-            self.join(price_group(symbol))
-        self.push_json({"type": "subscribed", "id": request_id, "symbols": symbols})
+        for pair in new:
+            self.held[stream_group(*pair)] = []
+            self.join(stream_group(*pair))
+        self.push_json(
+            {
+                "type": "subscribed",
+                "id": request_id,
+                "symbols": symbols,
+                "streams": streams,
+            }
+        )
         await self.send_latest(new)
 
     async def do_subscribe(self, message: dict[str, Any]) -> None:
-        if message.get("streams", ["price"]) != ["price"]:
-            raise BadInput(
-                "unknown_stream",
-                'Only the "price" stream is available.',
-                details={"streams": message.get("streams")},
-            )
         await self.subscribe(
-            clean_symbols(message.get("symbols")), request_id=message.get("id")
+            clean_symbols(message.get("symbols")),
+            streams=clean_streams(message.get("streams", ["price"])),
+            request_id=message.get("id"),
         )
 
     async def do_unsubscribe(self, message: dict[str, Any]) -> None:
         symbols = clean_symbols(message.get("symbols"))
+        streams = clean_streams(message.get("streams", ["price"]))
         for symbol in symbols:
-            self.leave(price_group(symbol))
+            for stream in streams:
+                self.leave(stream_group(stream, symbol))
         self.push_json(
-            {"type": "unsubscribed", "id": message.get("id"), "symbols": symbols}
+            {
+                "type": "unsubscribed",
+                "id": message.get("id"),
+                "symbols": symbols,
+                "streams": streams,
+            }
         )
 
     async def do_list(self, message: dict[str, Any]) -> None:
-        symbols = sorted(g.split(".", 1)[1] for g in self.groups_joined)
+        by_stream: dict[str, list[str]] = {}
+        for stream, symbol in sorted(stream_of(g) for g in self.groups_joined):
+            by_stream.setdefault(stream, []).append(symbol)
         self.push_json(
-            {"type": "subscriptions", "id": message.get("id"), "symbols": symbols}
+            {
+                "type": "subscriptions",
+                "id": message.get("id"),
+                "symbols": by_stream.get("price", []),
+                "streams": by_stream,
+            }
         )
 
 

@@ -53,6 +53,7 @@ async def test_subscribe_sends_latest_prices_then_every_update_in_order(ws_url, 
             "type": "subscribed",
             "id": 7,
             "symbols": ["BTC", "ETH"],
+            "streams": ["price"],
         }
         snapshot = [await receive(ws), await receive(ws)]
         assert [(m["type"], m["symbol"], m["price"]) for m in snapshot] == [
@@ -82,12 +83,14 @@ async def test_unsubscribe_stops_updates_and_list_shows_what_is_left(ws_url, pri
             "type": "unsubscribed",
             "id": "u",
             "symbols": ["ETH"],
+            "streams": ["price"],
         }
         await send(ws, {"action": "list", "id": 2})
         assert await receive(ws) == {
             "type": "subscriptions",
             "id": 2,
             "symbols": ["BTC"],
+            "streams": {"price": ["BTC"]},
         }
 
         publish_price(tick("ETH", 1.0, 1))
@@ -214,13 +217,13 @@ async def test_a_client_that_stops_reading_is_cut_off_with_a_reason(start_server
         # The client library stops reading after 4 frames; buffers then fill up.
         async with prices_socket(f"{url}/ws/prices/btc/", max_queue=4) as slow:
             assert (await receive(slow))["type"] == "subscribed"
-            big = "x" * 2000  # bigger frames fill the socket buffers sooner
-            for n in range(4000):
+            big = "x" * 8000  # 20 MB in all: more than the socket buffers hold
+            for n in range(2500):
                 publish_price(tick("BTC", float(n), n) | {"source": big})
             await asyncio.sleep(2)
             code, reason, received = await closed_with(slow, timeout=10)
             assert (code, reason) == (1008, "too slow: send queue overflowed")
-            assert received < 4000
+            assert received < 2500
 
 
 async def test_a_browser_page_from_another_site_is_refused(ws_url, btc):
@@ -241,3 +244,73 @@ async def test_a_later_price_recorded_and_published_reaches_subscribers(ws_url, 
         await receive(ws)
         await database_sync_to_async(record_and_publish)("BTC", 1.25, T0 + timedelta(1))
         assert (await receive(ws))["price"] == 1.25
+
+
+async def test_a_kline_stream_pushes_the_forming_candle_built_from_prices(ws_url, btc):
+    minute = datetime(2024, 3, 1, 12, 0, tzinfo=UTC)
+    at = [minute + timedelta(seconds=s) for s in (5, 20, 40, 59, 61)]
+    publish_price(
+        LatestPrice(
+            symbol="BTC", price=100.0, quote="USD", as_of=iso_z(at[0]), source="t"
+        )
+    )
+    async with prices_socket(f"{ws_url}/ws/prices/") as ws:
+        await send(
+            ws, {"action": "subscribe", "symbols": ["BTC"], "streams": ["kline_1m"]}
+        )
+        assert (await receive(ws))["streams"] == ["kline_1m"]
+        first = await receive(ws)  # the forming candle, at once
+        assert first == {
+            "type": "kline",
+            "symbol": "BTC",
+            "interval": "1m",
+            "open_time": "2024-03-01T12:00:00Z",
+            "close_time": "2024-03-01T12:01:00Z",
+            "open": 100.0,
+            "high": 100.0,
+            "low": 100.0,
+            "close": 100.0,
+            "volume": None,
+            "is_closed": False,
+            "as_of": "2024-03-01T12:00:05Z",
+        }
+        for moment, price in zip(at[1:], (103.5, 98.25, 101.0, 102.0), strict=True):
+            publish_price(
+                LatestPrice(
+                    symbol="BTC",
+                    price=price,
+                    quote="USD",
+                    as_of=iso_z(moment),
+                    source="t",
+                )
+            )
+        # A late price (older than the last one) changes nothing.
+        publish_price(
+            LatestPrice(
+                symbol="BTC", price=1.0, quote="USD", as_of=iso_z(at[2]), source="t"
+            )
+        )
+        candles = [await receive(ws) for _ in range(4)]
+        ohlc = [
+            (c["open_time"], c["open"], c["high"], c["low"], c["close"])
+            for c in candles
+        ]
+        assert ohlc == [
+            ("2024-03-01T12:00:00Z", 100.0, 103.5, 100.0, 103.5),
+            ("2024-03-01T12:00:00Z", 100.0, 103.5, 98.25, 98.25),
+            ("2024-03-01T12:00:00Z", 100.0, 103.5, 98.25, 101.0),
+            ("2024-03-01T12:01:00Z", 102.0, 102.0, 102.0, 102.0),  # the next minute
+        ]
+        assert await nothing_within(ws, 0.3)  # neither the late price nor price frames
+
+
+async def test_an_unknown_stream_is_refused(ws_url, btc):
+    async with prices_socket(f"{ws_url}/ws/prices/") as ws:
+        await send(
+            ws, {"action": "subscribe", "symbols": ["BTC"], "streams": ["kline_7m"]}
+        )
+        error = await receive(ws)
+        assert (error["code"], error["details"]) == (
+            "unknown_stream",
+            {"streams": ["kline_7m"]},
+        )
