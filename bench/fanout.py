@@ -4,9 +4,10 @@
   published at 10/s through `publish_price` (the sync pipeline's path). The clients run in
   a separate process; each update carries its publish time, so delivery latency is
   measured per (update, client). `lost` = updates published but not received.
-- replay: a 100,000-candle replay at the highest speed: time from opening the socket to
-  the first candle frame, and the server's peak RSS while it runs (`rss_growth_mb`: above
-  the RSS before it started).
+- replay: a 100,000-candle replay at the highest speed: the server's peak RSS while it
+  runs (`rss_growth_mb`: above the RSS before it started) and the latency of other HTTP
+  requests meanwhile against idle; then the time from opening the socket to the first
+  candle frame, median of seven fresh replays of the whole range.
 
 The server serves a bench database of its own (`<database>_fanout`, created, migrated and
 loaded with 100,000 generated 1m candles on first use, reused after).
@@ -306,8 +307,30 @@ async def replay_once(url: str, server_pid: int) -> dict[str, float]:
             peak[0] = max(peak[0], process.memory_info().rss)
             time.sleep(0.05)
 
+    http_url = url.replace("ws://", "http://") + "/health/live/"
+
+    def http_latencies(until: threading.Event | None, n: int = 20) -> list[float]:
+        import httpx
+
+        figures: list[float] = []
+        with httpx.Client(timeout=10) as client:
+            while (until is None and len(figures) < n) or (
+                until is not None and not until.is_set()
+            ):
+                started = time.perf_counter()
+                client.get(http_url)
+                figures.append((time.perf_counter() - started) * 1000)
+                time.sleep(0.02)
+        return figures
+
+    idle = http_latencies(None)
+    during: list[float] = []
+    prober = threading.Thread(
+        target=lambda: during.extend(http_latencies(stop)), daemon=True
+    )
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
+    prober.start()
     started = time.perf_counter()
     first_frame = starting = None
     candles = 0
@@ -326,6 +349,7 @@ async def replay_once(url: str, server_pid: int) -> dict[str, float]:
     elapsed = time.perf_counter() - started
     stop.set()
     sampler.join()
+    prober.join()
     if first_frame is None or candles != REPLAY_CANDLES:
         raise RuntimeError(f"replay sent {candles} of {REPLAY_CANDLES} candles")
     return {
@@ -334,6 +358,9 @@ async def replay_once(url: str, server_pid: int) -> dict[str, float]:
         "rss_mb": round(peak[0] / 2**20, 1),
         "rss_growth_mb": round((peak[0] - before) / 2**20, 1),
         "candles_per_s": round(candles / elapsed),
+        # Other requests while the replay streams (HTTP on the same process).
+        "http_p50_ms_idle": round(statistics.median(idle), 1),
+        "http_p50_ms_during": round(statistics.median(during), 1),
     }
 
 
