@@ -89,3 +89,29 @@ async def test_a_server_fault_sends_an_error_and_closes_1011(btc, monkeypatch):
         "reason": "internal error",
     }
     await socket.disconnect()
+
+
+async def test_a_replay_whose_count_is_slow_starts_at_once_and_tells_the_total_later(
+    eth, monkeypatch
+):
+    await database_sync_to_async(import_candle_file)(
+        path=DEMO_DIR / "binance_2018-06_ETH-USDT_1h.csv.gz",
+        asset=eth,
+        interval="1h",
+        source="t",
+    )
+    monkeypatch.setattr(consumers, "COUNT_BUDGET", 0)  # as if the range were huge
+    socket = WebsocketCommunicator(
+        application, "/ws/replay/?symbol=ETH&interval=1h&speed=100000"
+    )
+    assert await socket.connect()
+    starting = await socket.receive_json_from()
+    assert (starting["status"], starting["total"]) == ("starting", None)
+    messages = [await socket.receive_json_from() for _ in range(1002)]
+    candles = [m for m in messages if m["type"] == "candle"]
+    statuses = [
+        (m["status"], m.get("total")) for m in messages if m["type"] == "status"
+    ]
+    assert [c["seq"] for c in candles] == list(range(1000))
+    assert statuses == [("counted", 1000), ("complete", 1000)]
+    await socket.disconnect()
