@@ -102,6 +102,8 @@ class StreamConsumer(AsyncWebsocketConsumer):
         self.writer: asyncio.Task[None] | None = None
         self.groups_joined: set[str] = set()
         self.closing = False
+        # asyncio keeps only weak references to tasks: these keep them alive.
+        self.background: set[asyncio.Task[Any]] = set()
         client = self.scope.get("client") or ("unknown", 0)
         self.client_ip: str | None = client[0]
         await self.accept()
@@ -137,6 +139,8 @@ class StreamConsumer(AsyncWebsocketConsumer):
         self.groups_joined.clear()
         if self.writer is not None:
             self.writer.cancel()
+        for task in tuple(self.background):
+            task.cancel()
         if self.client_ip is not None:
             connections_per_ip[self.client_ip] -= 1
             if connections_per_ip[self.client_ip] <= 0:
@@ -181,6 +185,11 @@ class StreamConsumer(AsyncWebsocketConsumer):
     def close_after(self, code: int, reason: str) -> None:
         self.push(Close(code, reason))
         self.closing = True
+
+    def in_background(self, coroutine: Any) -> None:
+        task = asyncio.ensure_future(coroutine)
+        self.background.add(task)
+        task.add_done_callback(self.background.discard)
 
     def cut_off(self) -> None:
         logger.warning("websocket client %s too slow: disconnected", self.client_ip)
@@ -404,7 +413,7 @@ class PriceStreamConsumer(StreamConsumer):
         if live and self.groups_joined:
             # Updates published while the feed was down are lost to us: resend latest.
             pairs = [stream_of(g) for g in sorted(self.groups_joined)]
-            asyncio.get_running_loop().create_task(self.send_latest(pairs))
+            self.in_background(self.send_latest(pairs))
 
     async def send_latest(self, pairs: list[tuple[str, str]]) -> None:
         """Sends the latest price / forming candle of each (stream, symbol), then what was
@@ -523,7 +532,7 @@ class ReplayConsumer(StreamConsumer):
 
     async def connect(self) -> None:
         self.task: asyncio.Task[None] | None = None
-        self.background: set[asyncio.Task[None]] = set()
+        self.first_page: asyncio.Task[list[Any]] | None = None
         query = dict(parse_qsl(self.scope.get("query_string", b"").decode()))
         try:
             self.params = await database_sync_to_async(replays.replay_params)(query)
@@ -533,9 +542,7 @@ class ReplayConsumer(StreamConsumer):
             ) from None
         # Counting is O(range); the first frames must not wait for a long range's count.
         self.next_page: asyncio.Task[list[Any]] | None = None
-        self.first_page: asyncio.Task[list[Any]] | None = self._fetch(
-            self.params.start, inclusive=True
-        )
+        self.first_page = self._fetch(self.params.start, inclusive=True)
         counting = asyncio.create_task(
             database_sync_to_async(replays.count_candles, thread_sensitive=False)(
                 params=self.params
@@ -566,9 +573,7 @@ class ReplayConsumer(StreamConsumer):
     def push(self, frame: Outgoing) -> None:
         # A full queue is a replay's normal backpressure, not a slow client: wait for room.
         if self.outbox.full() and not self.closing:
-            task = asyncio.create_task(self.emit(frame))
-            self.background.add(task)
-            task.add_done_callback(self.background.discard)
+            self.in_background(self.emit(frame))
         else:
             super().push(frame)
 
@@ -578,8 +583,9 @@ class ReplayConsumer(StreamConsumer):
             self.push_json({"type": "status", "status": "counted", "total": self.total})
 
     async def disconnect(self, code: int) -> None:
-        if getattr(self, "task", None) is not None:
-            self.task.cancel()
+        for task in (getattr(self, "task", None), getattr(self, "first_page", None)):
+            if task is not None:
+                task.cancel()
         await super().disconnect(code)
 
     def play(self) -> None:
