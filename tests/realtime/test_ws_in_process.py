@@ -9,7 +9,7 @@ from asgiref.testing import ApplicationCommunicator
 from channels.db import database_sync_to_async
 
 from marketpulse.asgi import application
-from prices import consumers
+from prices.consumers import live, replay
 from prices.importing import import_candle_file
 from tests.prices.demo import DEMO_DIR
 
@@ -75,7 +75,7 @@ async def test_a_server_fault_sends_an_error_and_closes_1011(btc, monkeypatch):
     async def broken(symbols):  # type: ignore[no-untyped-def]
         raise RuntimeError("database exploded")
 
-    monkeypatch.setattr(consumers, "latest_of", broken)
+    monkeypatch.setattr(live, "latest_of", broken)
     socket = WebsocketCommunicator(application, "/ws/prices/")
     assert await socket.connect()
     assert (await socket.receive_json_from())["type"] == "hello"
@@ -100,7 +100,7 @@ async def test_a_replay_whose_count_is_slow_starts_at_once_and_tells_the_total_l
         interval="1h",
         source="t",
     )
-    monkeypatch.setattr(consumers, "COUNT_BUDGET", 0)  # as if the range were huge
+    monkeypatch.setattr(replay, "COUNT_BUDGET", 0)  # as if the range were huge
     socket = WebsocketCommunicator(
         application, "/ws/replay/?symbol=ETH&interval=1h&speed=100000"
     )
