@@ -139,7 +139,7 @@ CHANNEL_LAYERS = {
     }
 }
 
-# WebSockets (prices/consumers.py, prices/fanout.py). Redis pub/sub channels ignore the db
+# WebSockets (prices/consumers/, prices/fanout.py). Redis pub/sub channels ignore the db
 # number, so the prefix includes it: deployments and test runs sharing a Redis stay apart.
 REALTIME_CHANNEL_PREFIX = env.str(
     "REALTIME_CHANNEL_PREFIX",
