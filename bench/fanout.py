@@ -371,8 +371,10 @@ async def replay_once(url: str, server_pid: int) -> dict[str, float]:
 
 def main() -> dict[str, dict]:
     setup_django()
+    started = time.monotonic()
     database_url = bench_database_url()
     ensure_bench_database(database_url)
+    print(f"   bench database ready ({time.monotonic() - started:.0f}s)", flush=True)
     env = {
         **os.environ,
         "DATABASE_URL": database_url,
@@ -383,14 +385,21 @@ def main() -> dict[str, dict]:
     with web_server(env) as (url, server):
         for count in (100, 1000):
             results[f"fanout_{count}"] = fanout(url, server, count)
-            print(f"   fanout_{count}: {results[f'fanout_{count}']}", flush=True)
+            print(
+                f"   fanout_{count}: {results[f'fanout_{count}']} "
+                f"({time.monotonic() - started:.0f}s)",
+                flush=True,
+            )
         results["replay"] = asyncio.run(replay_once(url, server.pid))
         # The first frame of a fresh replay, as a median: one run is at the mercy of the
         # machine's scheduler. (The full replay above reports its own as first_ms_cold.)
         frames = asyncio.run(first_frames(url))
         results["replay"]["first_ms_cold"] = results["replay"]["first_frame_ms"]
         results["replay"]["first_frame_ms"] = round(statistics.median(frames), 1)
-        print(f"   replay: {results['replay']}", flush=True)
+        print(
+            f"   replay: {results['replay']} ({time.monotonic() - started:.0f}s)",
+            flush=True,
+        )
     return results
 
 
