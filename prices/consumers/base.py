@@ -44,12 +44,10 @@ class BadInput(Exception):
         self, code: str, message: str, *, details: Any = None, fatal: bool = False
     ) -> None:
         super().__init__(message)
-        self.code, self.message, self.details, self.fatal = (
-            code,
-            message,
-            details,
-            fatal,
-        )
+        self.code = code
+        self.message = message
+        self.details = details
+        self.fatal = fatal
 
 
 def error_message(
@@ -130,9 +128,8 @@ class StreamConsumer(AsyncWebsocketConsumer):
     # Sending: everything through the outbox, in order.
 
     async def _write(self) -> None:
-        with contextlib.suppress(
-            Exception
-        ):  # the client went away: disconnect cleans up
+        # Any failure here means the client went away: `disconnect` cleans up.
+        with contextlib.suppress(Exception):
             while True:
                 item = await self.outbox.get()
                 if isinstance(item, Close):

@@ -125,9 +125,8 @@ class PriceStreamConsumer(StreamConsumer):
                     [symbol.upper()], streams=["price"], request_id=None
                 )
             except BadInput as bad:
-                bad.fatal = (
-                    True  # a one-symbol stream of an unknown symbol is no stream
-                )
+                # A one-symbol stream of an unknown symbol is no stream at all.
+                bad.fatal = True
                 raise
 
     def deliver(self, group: str, message: dict[str, str]) -> None:
