@@ -97,8 +97,12 @@ class Hub:
                         continue
                     group = message["channel"][len(prefix) :].decode()
                     self.dispatch(group, message["data"].decode())
-            except (RedisError, OSError) as exc:
-                logger.warning("live feed lost (%s): reconnecting", exc)
+            except Exception as exc:
+                # Whatever broke, the feed must come back: log it and start over.
+                if isinstance(exc, RedisError | OSError):
+                    logger.warning("live feed lost (%s): reconnecting", exc)
+                else:
+                    logger.exception("live feed failed: reconnecting")
                 self._set_live(False)
                 self._first_attempt_done()
                 await asyncio.sleep(
