@@ -7,6 +7,7 @@ ASGI handler ~850 req/s, the same view through a2wsgi ~4,200 req/s, gunicorn wit
 a2wsgi it is one hand-off, and sync views, the ORM and DRF run as they were built to.
 """
 
+import gc
 import os
 
 from a2wsgi import WSGIMiddleware
@@ -18,17 +19,23 @@ django_wsgi_app = get_wsgi_application()  # sets Django up before consumers are 
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
-from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
+from marketpulse.wsauth import TokenAuthMiddleware, browser_origin_validator  # noqa: E402
 from prices.routing import websocket_urlpatterns  # noqa: E402
 
 http_application = WSGIMiddleware(django_wsgi_app, workers=settings.HTTP_THREADS)
 
+# Everything loaded so far (Django, the apps, the libraries) lives as long as the process:
+# keep it out of the garbage collector's full passes, which otherwise scan it all and
+# stall every WebSocket delivery of the process while they run.
+gc.freeze()
+
 application = ProtocolTypeRouter(
     {
         "http": http_application,
-        "websocket": AllowedHostsOriginValidator(
-            AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
+        # Session user first, then a JWT (if given) replaces it.
+        "websocket": browser_origin_validator(
+            AuthMiddlewareStack(TokenAuthMiddleware(URLRouter(websocket_urlpatterns)))
         ),
     }
 )

@@ -8,6 +8,7 @@ starts embedded servers and writes their URLs to `var/embedded.env`, read below,
 
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlparse
 
 import environ
 
@@ -140,6 +141,23 @@ CHANNEL_LAYERS = {
         "CONFIG": {"hosts": [REDIS_URL], "capacity": 1000, "expiry": 30},
     }
 }
+
+# WebSockets (prices/consumers/, prices/fanout.py). Redis pub/sub channels ignore the db
+# number, so the prefix includes it: deployments and test runs sharing a Redis stay apart.
+REALTIME_CHANNEL_PREFIX = env.str(
+    "REALTIME_CHANNEL_PREFIX",
+    default=f"mp:{urlparse(REDIS_URL).path.strip('/') or '0'}:",
+)
+# Limits per web process: connections per client address, symbols per connection,
+# characters per client message, frames queued for a client before it counts as too slow.
+WS_MAX_CONNECTIONS_PER_IP = env.int("WS_MAX_CONNECTIONS_PER_IP", default=50)
+WS_MAX_SUBSCRIPTIONS = env.int("WS_MAX_SUBSCRIPTIONS", default=100)
+WS_MAX_MESSAGE_CHARS = env.int("WS_MAX_MESSAGE_CHARS", default=4096)
+WS_SEND_QUEUE = env.int("WS_SEND_QUEUE", default=500)
+# Replay pace in candles per second, and candles read per query.
+WS_REPLAY_DEFAULT_SPEED = env.float("WS_REPLAY_DEFAULT_SPEED", default=10.0)
+WS_REPLAY_MAX_SPEED = env.float("WS_REPLAY_MAX_SPEED", default=100_000.0)
+WS_REPLAY_PAGE = env.int("WS_REPLAY_PAGE", default=500)
 
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL)
 CELERY_RESULT_BACKEND = None

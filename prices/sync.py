@@ -202,17 +202,9 @@ def sync_prices(
 
 
 def publish_all(prices: list[Any]) -> int:
-    """Publishes each fresh price; returns how many went out. A channel-layer outage is
-    logged, never fatal: the price is already stored in PostgreSQL."""
-    published = 0
-    for price in prices:
-        try:
-            publish_price(price)
-        except Exception:
-            logger.warning("publish failed", extra={"symbol": price["symbol"]})
-        else:
-            published += 1
-    return published
+    """Publishes each fresh price; returns how many reached Redis. An outage is logged
+    by `publish_price`, never fatal: the price is already stored in PostgreSQL."""
+    return sum(publish_price(price) is not None for price in prices)
 
 
 def sync_candles(

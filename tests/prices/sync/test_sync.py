@@ -1,19 +1,18 @@
 """The sync pipeline end to end in-process: real PostgreSQL, Redis and channel layer."""
 
-import asyncio
 import csv
 import gzip
 import json
 import threading
 from datetime import UTC, datetime, timedelta
 
+import orjson
 import pytest
-from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
 from django.db import connection
+from django_redis import get_redis_connection
 
 from assets.models import Asset
-from prices.broadcast import price_group
+from prices.broadcast import channel_prefix, price_group
 from prices.latest import latest_prices
 from prices.models import Candle, CandleGap, MarketReport, SyncRun
 from prices.providers import ProviderUnavailable
@@ -149,22 +148,22 @@ def test_each_fresh_price_is_published_to_its_symbol_group(settings, btc):
     settings.MARKET_PROVIDERS = ["replay"]
     btc.coingecko_id = None
     btc.save()
-    layer = get_channel_layer()
-    channel = async_to_sync(layer.new_channel)()
-    async_to_sync(layer.group_add)(price_group("BTC"), channel)
+    pubsub = get_redis_connection("default").pubsub(ignore_subscribe_messages=True)
+    pubsub.subscribe(channel_prefix() + price_group("BTC"))
+    pubsub.get_message(timeout=1)  # the subscription's confirmation
 
     run = sync("prices", limit=50)
 
-    async def receive():  # type: ignore[no-untyped-def]
-        return await asyncio.wait_for(layer.receive(channel), timeout=5)
-
-    message = async_to_sync(receive)()
+    message = pubsub.get_message(timeout=5)
+    pubsub.close()
     btc.refresh_from_db()
     assert run.status == "succeeded"
-    assert message["type"] == "price.update"
-    assert message["price"]["symbol"] == "BTC"
-    assert message["price"]["price"] == btc.price
-    assert message["price"]["source"] == "replay"
+    assert message is not None
+    frame = orjson.loads(message["data"])
+    assert frame["type"] == "price"
+    assert frame["symbol"] == "BTC"
+    assert frame["price"] == btc.price
+    assert frame["source"] == "replay"
     assert run.details["published"] == run.updated > 0
 
 
@@ -177,12 +176,6 @@ def test_with_redis_gone_a_sync_still_stores_prices_and_says_what_it_could_not_d
     settings.MARKET_PROVIDERS = ["replay"]
     settings.CACHES = {**settings.CACHES, "default": {**settings.CACHES["default"],
                                                       "LOCATION": dead}}  # fmt: skip
-    settings.CHANNEL_LAYERS = {
-        "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [dead]},
-        }
-    }
     run = sync("prices", limit=50)
     assert run.status == "succeeded"
     assert run.updated == Asset.objects.filter(price__isnull=False).count() > 0
