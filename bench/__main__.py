@@ -11,14 +11,21 @@ SECTIONS = ["api", "imports", "fanout", "portfolio"]
 
 
 def print_table(results: dict[str, dict[str, float]]) -> None:
-    columns = sorted({metric for figures in results.values() for metric in figures})
-    width = max(len(name) for name in results) + 2
-    print("".ljust(width) + "".join(c.rjust(14) for c in columns))
+    """One table per group of rows that report the same figures."""
+    groups: dict[tuple[str, ...], list[str]] = {}
     for name, figures in results.items():
-        cells = "".join(
-            (f"{figures[c]:.2f}" if c in figures else "-").rjust(14) for c in columns
-        )
-        print(name.ljust(width) + cells)
+        groups.setdefault(tuple(figures), []).append(name)
+    for columns, names in groups.items():
+        width = max(len(name) for name in names) + 2
+        cell = max(12, *(len(c) + 2 for c in columns))
+        print()
+        print("".ljust(width) + "".join(c.rjust(cell) for c in columns))
+        for name in names:
+            figures = results[name]
+            print(
+                name.ljust(width)
+                + "".join(f"{figures[c]:.2f}".rjust(cell) for c in columns)
+            )
 
 
 def main(argv: list[str]) -> int:
