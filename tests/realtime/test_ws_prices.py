@@ -1,6 +1,7 @@
 """`/ws/prices/` end to end: a real uvicorn, the `websockets` client, `publish_price`."""
 
 import asyncio
+import socket
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -214,8 +215,16 @@ async def test_connections_per_client_address_are_limited(start_server, btc):
 
 async def test_a_client_that_stops_reading_is_cut_off_with_a_reason(start_server, btc):
     with start_server(WS_SEND_QUEUE="10") as url:
-        # The client library stops reading after 4 frames; buffers then fill up.
-        async with prices_socket(f"{url}/ws/prices/btc/", max_queue=4) as slow:
+        # The client library stops reading after 4 frames; buffers then fill up. A small
+        # fixed receive buffer: loopback autotuning may grow it to 32 MB here, which
+        # would swallow every frame and hide the slow client.
+        host, port = url.split("//", 1)[1].split(":")
+        sock = socket.socket()
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 64 * 1024)
+        sock.connect((host, int(port)))
+        async with prices_socket(
+            f"{url}/ws/prices/btc/", max_queue=4, sock=sock
+        ) as slow:
             assert (await receive(slow))["type"] == "subscribed"
             big = "x" * 8000  # 20 MB in all: more than the socket buffers hold
             for n in range(2500):
