@@ -98,7 +98,9 @@ WHERE (prices_candlerollup.open, prices_candlerollup.high, prices_candlerollup.l
 
 def refresh_rollups(*, asset_id: int, start: datetime, end: datetime) -> None:
     """Rebuilds every rollup bucket touching 1m candles in [start, end] from the stored
-    candles; idempotent. Candles are never deleted, so touched buckets only grow."""
+    candles; idempotent. Caveat: with CANDLE_RETENTION_DAYS set (off by default), a
+    bucket refreshed after the daily cleanup deleted its 1m candles is rebuilt from the
+    ones that remain."""
     base, table = Interval.M1.value, "prices_candle"
     with connection.cursor() as cursor:
         for interval in ROLLUP_INTERVALS:
