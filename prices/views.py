@@ -59,6 +59,13 @@ def asset_id_for(symbol: str) -> int:
     return asset_id
 
 
+def cached_json(body: bytes, *, hit: bool) -> HttpResponse:
+    """A JSON response saying whether Redis answered alone (`X-Cache`)."""
+    response = HttpResponse(body, content_type="application/json")
+    response["X-Cache"] = "HIT" if hit else "MISS"
+    return response
+
+
 class JsonFirstMixin:
     """Errors always in the JSON envelope, even when CSV was asked for; an unknown
     `?format=` is a 400 naming it rather than a 404."""
@@ -158,9 +165,7 @@ class PriceViewSet(JsonFirstMixin, viewsets.ViewSet):
             "results": [latest_payload(p, now) for p in prices],
             "missing": [s for s in symbols or [] if s not in found],
         }
-        response = HttpResponse(dumps(body), content_type="application/json")
-        response["X-Cache"] = "HIT" if hit else "MISS"
-        return response
+        return cached_json(dumps(body), hit=hit)
 
     @extend_schema(
         summary="Latest price of one asset",
@@ -183,10 +188,7 @@ class PriceViewSet(JsonFirstMixin, viewsets.ViewSet):
         if not prices:
             asset_id_for(symbol)  # 404 for an unknown asset
             raise NotFound(f"No price for {symbol} yet.")
-        body = dumps(latest_payload(prices[0], datetime.now(UTC)))
-        response = HttpResponse(body, content_type="application/json")
-        response["X-Cache"] = "HIT" if hit else "MISS"
-        return response
+        return cached_json(dumps(latest_payload(prices[0], datetime.now(UTC))), hit=hit)
 
     @extend_schema(
         summary="OHLCV candles",

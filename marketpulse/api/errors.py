@@ -35,13 +35,6 @@ class MarketPulseError(exceptions.APIException):
         self.details = details or {}
 
 
-class ServiceUnavailable(MarketPulseError):
-    def __init__(self, message: str, details: dict[str, Any] | None = None) -> None:
-        super().__init__(
-            code="service_unavailable", message=message, status=503, details=details
-        )
-
-
 def envelope(
     code: str, message: str, details: dict[str, Any] | None = None
 ) -> dict[str, Any]:

@@ -35,17 +35,9 @@ class OrjsonRenderer(BaseRenderer):
         return b"" if data is None else dumps(data)
 
 
-class CSVRenderer(BaseRenderer):
+class CSVRenderer(OrjsonRenderer):
     """Only selects the format: the candle view streams the CSV rows itself."""
 
     media_type = "text/csv"
     format = "csv"
     charset = "utf-8"
-
-    def render(
-        self,
-        data: Any,
-        accepted_media_type: str | None = None,
-        renderer_context: dict[str, Any] | None = None,
-    ) -> bytes:
-        return b"" if data is None else dumps(data)

@@ -111,12 +111,7 @@ class StreamConsumer(AsyncWebsocketConsumer):
         """Called once the socket is accepted and counted."""
 
     async def disconnect(self, code: int) -> None:
-        self.closing = True
-        for group in self.groups_joined:
-            hub.discard(group, self)
-        self.groups_joined.clear()
-        if self.writer is not None:
-            self.writer.cancel()
+        self._stop_sending()
         for task in tuple(self.background):
             task.cancel()
         if self.client_ip is not None:
@@ -168,14 +163,18 @@ class StreamConsumer(AsyncWebsocketConsumer):
         self.background.add(task)
         task.add_done_callback(self.background.discard)
 
-    def cut_off(self) -> None:
-        logger.warning("websocket client %s too slow: disconnected", self.client_ip)
+    def _stop_sending(self) -> None:
+        """No more live frames: leave every group and stop the writer."""
         self.closing = True
         for group in self.groups_joined:
             hub.discard(group, self)
         self.groups_joined.clear()
         if self.writer is not None:
             self.writer.cancel()
+
+    def cut_off(self) -> None:
+        logger.warning("websocket client %s too slow: disconnected", self.client_ip)
+        self._stop_sending()
         while not self.outbox.empty():
             self.outbox.get_nowait()
         # The close frame goes out once the socket's buffer drains; a client that never
