@@ -141,6 +141,14 @@ def latest_prices(symbols: list[str] | None = None) -> tuple[list[LatestPrice], 
     return prices, False
 
 
+def forget_latest_price(symbol: str) -> None:
+    """Drops one asset's fast copy (untracked or deleted: no longer listed from Redis)."""
+    try:
+        get_redis_connection("default").hdel(REDIS_KEY, symbol)
+    except RedisError:
+        logger.warning("redis unavailable: latest price of %s not dropped", symbol)
+
+
 def latest_price_read(symbol: str) -> tuple[str, tuple[str, str]]:
     """The Redis command reading one latest price, for callers batching round trips;
     `parse_latest_price` reads its reply (None: ask `latest_prices`)."""

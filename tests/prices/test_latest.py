@@ -65,3 +65,18 @@ def test_with_redis_down_prices_still_come_from_postgresql(btc, settings):
     assert record_latest_prices([(btc, 7.0, NOW, "x")]) == 1
     prices, hit = latest_prices(["BTC"])
     assert (hit, prices[0]["price"]) == (False, 7.0)
+
+
+def test_an_untracked_or_deleted_asset_leaves_the_redis_listing(
+    btc, eth, django_capture_on_commit_callbacks
+):
+    record_latest_prices([(btc, 1.0, NOW, "x"), (eth, 2.0, NOW, "x")])
+    latest_prices()  # the full listing is now in Redis
+    with django_capture_on_commit_callbacks(execute=True):
+        eth.is_tracked = False
+        eth.save()
+    prices, hit = latest_prices()
+    assert (hit, [p["symbol"] for p in prices]) == (True, ["BTC"])
+    with django_capture_on_commit_callbacks(execute=True):
+        btc.delete()
+    assert latest_prices() == ([], True)
