@@ -163,24 +163,28 @@ class StreamConsumer(AsyncWebsocketConsumer):
         self.background.add(task)
         task.add_done_callback(self.background.discard)
 
-    def _stop_sending(self) -> None:
-        """No more live frames: leave every group and stop the writer."""
+    def _leave_groups(self) -> None:
         self.closing = True
         for group in self.groups_joined:
             hub.discard(group, self)
         self.groups_joined.clear()
+
+    def _stop_sending(self) -> None:
+        """The client is gone: no more live frames, and the writer stops at once."""
+        self._leave_groups()
         if self.writer is not None:
             self.writer.cancel()
 
     def cut_off(self) -> None:
         logger.warning("websocket client %s too slow: disconnected", self.client_ip)
-        self._stop_sending()
+        self._leave_groups()
+        # The queued frames are dropped; the close goes next, after the frame being
+        # written now (cancelling that write midway could leave the socket with no close
+        # ever sent). A client that never reads again is dropped by uvicorn's ping timeout.
         while not self.outbox.empty():
             self.outbox.get_nowait()
-        # The close frame goes out once the socket's buffer drains; a client that never
-        # reads again is dropped by uvicorn's ping timeout (and `disconnect` runs).
-        self.writer = asyncio.create_task(
-            self.close(code=POLICY_VIOLATION, reason="too slow: send queue overflowed")
+        self.outbox.put_nowait(
+            Close(POLICY_VIOLATION, "too slow: send queue overflowed")
         )
 
     def reject(self, bad: BadInput, request_id: Any = None) -> None:
