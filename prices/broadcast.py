@@ -76,11 +76,14 @@ KLINE_INTERVALS = ("1m", "5m", "15m", "1h", "4h", "1d")
 
 # Folds one price into the forming candle of its interval and publishes the candle, in one
 # atomic step (several sync workers may publish at once). A price older than the candle's
-# last one is ignored. Numbers are kept as the text Python wrote, so nothing is rounded.
+# last one is ignored. The first price of the next bucket first publishes the finished
+# candle once more with `is_closed: true` (as Binance's kline stream does), then opens the
+# new one. Numbers are kept as the text Python wrote, so nothing is rounded.
 # KEYS[1]: the candle's hash; ARGV: open_time, close_time, price, as_of (text), as_of
 # (epoch ms), channel, symbol, interval, seconds to keep the hash.
 FOLD_PRICE = """
-local c = redis.call('HMGET', KEYS[1], 'open_time', 'open', 'high', 'low', 'as_of_ms')
+local c = redis.call('HMGET', KEYS[1], 'open_time', 'open', 'high', 'low', 'as_of_ms',
+  'frame')
 local p = tonumber(ARGV[3])
 local o, h, l = ARGV[3], ARGV[3], ARGV[3]
 if c[1] == ARGV[1] then
@@ -90,6 +93,9 @@ if c[1] == ARGV[1] then
   if p < tonumber(l) then l = ARGV[3] end
 elseif c[1] and c[1] > ARGV[1] then
   return 0
+elseif c[6] then
+  local closed = string.gsub(c[6], '"is_closed":false', '"is_closed":true', 1)
+  redis.call('PUBLISH', ARGV[6], closed)
 end
 local frame = '{"type":"kline","symbol":"' .. ARGV[7] .. '","interval":"' .. ARGV[8] ..
   '","open_time":"' .. ARGV[1] .. '","close_time":"' .. ARGV[2] .. '","open":' .. o ..

@@ -304,17 +304,20 @@ async def test_a_kline_stream_pushes_the_forming_candle_built_from_prices(ws_url
                 symbol="BTC", price=1.0, quote="USD", as_of=iso_z(at[2]), source="t"
             )
         )
-        candles = [await receive(ws) for _ in range(4)]
+        candles = [await receive(ws) for _ in range(5)]
         ohlc = [
-            (c["open_time"], c["open"], c["high"], c["low"], c["close"])
+            (c["open_time"], c["open"], c["high"], c["low"], c["close"], c["is_closed"])
             for c in candles
         ]
         assert ohlc == [
-            ("2024-03-01T12:00:00Z", 100.0, 103.5, 100.0, 103.5),
-            ("2024-03-01T12:00:00Z", 100.0, 103.5, 98.25, 98.25),
-            ("2024-03-01T12:00:00Z", 100.0, 103.5, 98.25, 101.0),
-            ("2024-03-01T12:01:00Z", 102.0, 102.0, 102.0, 102.0),  # the next minute
+            ("2024-03-01T12:00:00Z", 100.0, 103.5, 100.0, 103.5, False),
+            ("2024-03-01T12:00:00Z", 100.0, 103.5, 98.25, 98.25, False),
+            ("2024-03-01T12:00:00Z", 100.0, 103.5, 98.25, 101.0, False),
+            # The next minute's first price closes the finished candle, then opens one.
+            ("2024-03-01T12:00:00Z", 100.0, 103.5, 98.25, 101.0, True),
+            ("2024-03-01T12:01:00Z", 102.0, 102.0, 102.0, 102.0, False),
         ]
+        assert candles[3]["as_of"] == "2024-03-01T12:00:59Z"  # its last price
         assert await nothing_within(ws, 0.3)  # neither the late price nor price frames
 
 
