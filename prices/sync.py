@@ -93,6 +93,7 @@ def run_sync(
             return run
         run.status, run.started_at = SyncRun.Status.RUNNING, datetime.now(UTC)
         run.save(update_fields=["status", "started_at"])
+        fail_abandoned_runs(run)
         chain = (
             providers
             if providers is not None
@@ -106,6 +107,29 @@ def run_sync(
             return run
         _finish(run, SyncRun.Status.SUCCEEDED)
     return run
+
+
+def fail_abandoned_runs(holder: SyncRun) -> list[int]:
+    """Marks failed the runs of `holder`'s lock still shown as running: the lock is gone
+    with its session, so their worker died (killed, out of memory, machine lost) before
+    it could record an end. Returns their ids."""
+    key = lock_key(holder.job, holder.params)
+    abandoned = [
+        run.pk
+        for run in SyncRun.objects.filter(
+            job=holder.job, status=SyncRun.Status.RUNNING
+        ).exclude(pk=holder.pk)
+        if lock_key(run.job, run.params) == key
+    ]
+    if abandoned:
+        logger.warning("sync runs abandoned by a dead worker: %s", abandoned)
+        SyncRun.objects.filter(pk__in=abandoned).update(
+            status=SyncRun.Status.FAILED,
+            finished_at=datetime.now(UTC),
+            error=f"abandoned: its worker stopped before the run ended "
+            f"(found by run #{holder.pk})",
+        )
+    return abandoned
 
 
 def _finish(run: SyncRun, status: str, error: str = "") -> None:

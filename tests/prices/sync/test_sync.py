@@ -7,6 +7,7 @@ import threading
 from datetime import UTC, datetime, timedelta
 
 import orjson
+import psycopg
 import pytest
 from django.db import connection
 from django_redis import get_redis_connection
@@ -18,7 +19,7 @@ from prices.models import Candle, CandleGap, MarketReport, SyncRun
 from prices.providers import ProviderUnavailable
 from prices.providers.replay import Replay
 from prices.services import CandleIn, upsert_candles
-from prices.sync import run_sync
+from prices.sync import lock_key, run_sync
 from tests.prices.demo import DEMO_DIR
 from tests.prices.sync.provider_server import Answer, payload
 
@@ -376,6 +377,34 @@ def test_two_overlapping_runs_of_one_job_never_both_write():
     assert run_sync(
         run_id=new_run("prices", limit=50).pk, providers=[Replay()]
     ).status == ("succeeded")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_run_whose_worker_died_is_marked_failed_by_the_next_run_of_its_job(settings):
+    settings.MARKET_PROVIDERS = ["replay"]
+    dead = new_run("prices", limit=50)
+    other_series = new_run("backfill", symbol="ETH", interval="1h")
+    SyncRun.objects.filter(pk__in=[dead.pk, other_series.pk]).update(status="running")
+    # The "worker" of `dead`: its own database session holding the job's lock.
+    worker = psycopg.connect(**connection.get_connection_params(), autocommit=True)
+    worker.execute(
+        "SELECT pg_advisory_lock(hashtextextended(%s, 0))", [lock_key("prices", {})]
+    )
+    assert sync("prices", limit=50).status == "skipped"  # alive: left alone
+    dead.refresh_from_db()
+    assert dead.status == "running"
+
+    worker.close()  # the worker dies; PostgreSQL drops its lock with the session
+    later = sync("prices", limit=50)
+    assert later.status == "succeeded"
+    dead.refresh_from_db()
+    assert dead.status == "failed"
+    assert dead.error == (
+        f"abandoned: its worker stopped before the run ended (found by run #{later.pk})"
+    )
+    assert dead.finished_at is not None
+    other_series.refresh_from_db()
+    assert other_series.status == "running"  # another lock: not this run's business
 
 
 def test_a_finished_run_is_not_run_again(settings):
