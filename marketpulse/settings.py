@@ -151,9 +151,13 @@ REALTIME_CHANNEL_PREFIX = env.str(
     "REALTIME_CHANNEL_PREFIX",
     default=f"mp:{urlparse(REDIS_URL).path.strip('/') or '0'}:",
 )
-# Limits per web process: connections per client address, symbols per connection,
-# characters per client message, frames queued for a client before it counts as too slow.
+# Limits: connections per client address (counted across every web process in Redis),
+# symbols per connection, characters per client message, frames queued for a client
+# before it counts as too slow.
 WS_MAX_CONNECTIONS_PER_IP = env.int("WS_MAX_CONNECTIONS_PER_IP", default=50)
+# Each connection holds a lease in Redis, renewed every third of it: the connections of
+# a web process that died stop counting after one lease.
+WS_CONNECTION_LEASE_SECONDS = env.int("WS_CONNECTION_LEASE_SECONDS", default=60)
 WS_MAX_SUBSCRIPTIONS = env.int("WS_MAX_SUBSCRIPTIONS", default=100)
 WS_MAX_MESSAGE_CHARS = env.int("WS_MAX_MESSAGE_CHARS", default=4096)
 WS_SEND_QUEUE = env.int("WS_SEND_QUEUE", default=500)

@@ -71,20 +71,29 @@ def running(process: subprocess.Popen) -> Iterator[subprocess.Popen]:
 @contextlib.contextmanager
 def asgi_server(env: dict[str, str], workers: int = 1) -> Iterator[str]:
     """The real web server (uvicorn, as in the Procfile); yields its base URL."""
+    with asgi_server_process(env, workers) as (base, _):
+        yield base
+
+
+@contextlib.contextmanager
+def asgi_server_process(
+    env: dict[str, str], workers: int = 1
+) -> Iterator[tuple[str, subprocess.Popen]]:
+    """The web server and its process (to kill it the hard way)."""
     port = free_port()
     command = [
         str(BIN / "uvicorn"), "marketpulse.asgi:application",
         "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers),
         "--no-access-log", "--lifespan", "off", "--log-level", "warning",
     ]  # fmt: skip
-    with running(subprocess.Popen(command, cwd=BASE_DIR, env=env)):
+    with running(subprocess.Popen(command, cwd=BASE_DIR, env=env)) as process:
         base = f"http://127.0.0.1:{port}"
         wait_until(
             lambda: httpx.get(f"{base}/health/live/", timeout=1).status_code == 200,
             timeout=30,
             what="web server",
         )
-        yield base
+        yield base, process
 
 
 @contextlib.contextmanager

@@ -9,13 +9,13 @@ connections through the process's fan-out hub (`prices.fanout`), not the channel
 import asyncio
 import contextlib
 import logging
-from collections import Counter
 from typing import Any, NamedTuple
 
 import orjson
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
+from prices.consumers.admission import Lease, admission
 from prices.fanout import hub
 
 logger = logging.getLogger(__name__)
@@ -23,9 +23,6 @@ logger = logging.getLogger(__name__)
 POLICY_VIOLATION = 1008
 SERVER_ERROR = 1011
 MAX_SYMBOL_LENGTH = 20
-
-# Open connections per client address, in this web process.
-connections_per_ip: Counter[str] = Counter()
 
 
 class Close(NamedTuple):
@@ -83,22 +80,21 @@ class StreamConsumer(AsyncWebsocketConsumer):
         # asyncio keeps only weak references to tasks: these keep them alive.
         self.background: set[asyncio.Task[Any]] = set()
         client = self.scope.get("client") or ("unknown", 0)
-        self.client_ip: str | None = client[0]
+        self.client_ip: str = client[0]
         await self.accept()
-        if connections_per_ip[self.client_ip] >= settings.WS_MAX_CONNECTIONS_PER_IP:
-            ip, self.client_ip = self.client_ip, None  # not counted
+        self.lease: Lease | None = await admission.admit(self.client_ip)
+        if self.lease is None:
             await self.send(
                 text_data=dumps(
                     error_message(
                         "too_many_connections",
                         f"At most {settings.WS_MAX_CONNECTIONS_PER_IP} connections "
-                        f"per client address ({ip}).",
+                        f"per client address ({self.client_ip}).",
                     )
                 )
             )
             await self.close(code=POLICY_VIOLATION, reason="too many connections")
             return
-        connections_per_ip[self.client_ip] += 1
         self.writer = asyncio.create_task(self._write())
         try:
             await self.connect()
@@ -114,11 +110,9 @@ class StreamConsumer(AsyncWebsocketConsumer):
         self._stop_sending()
         for task in tuple(self.background):
             task.cancel()
-        if self.client_ip is not None:
-            connections_per_ip[self.client_ip] -= 1
-            if connections_per_ip[self.client_ip] <= 0:
-                del connections_per_ip[self.client_ip]
-            self.client_ip = None
+        lease, self.lease = getattr(self, "lease", None), None
+        if lease is not None:
+            await admission.release(lease)
 
     # Sending: everything through the outbox, in order.
 

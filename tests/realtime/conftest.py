@@ -11,14 +11,19 @@ from tests import servers
 
 
 @pytest.fixture(scope="module")
-def start_server(django_db_setup, django_db_blocker) -> Callable[..., Any]:  # type: ignore[no-untyped-def]
-    """Starts a real uvicorn (with extra env settings); yields its ws:// base URL."""
+def server_env(django_db_setup, django_db_blocker) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    """The environment of a web server on the test database."""
     with django_db_blocker.unblock():
-        env = servers.child_env(connection.settings_dict)
+        return servers.child_env(connection.settings_dict)
+
+
+@pytest.fixture(scope="module")
+def start_server(server_env: dict[str, str]) -> Callable[..., Any]:
+    """Starts a real uvicorn (with extra env settings); yields its ws:// base URL."""
 
     @contextlib.contextmanager
     def start(**settings: str) -> Iterator[str]:
-        with servers.asgi_server({**env, **settings}) as base_url:
+        with servers.asgi_server({**server_env, **settings}) as base_url:
             yield base_url.replace("http://", "ws://")
 
     return start

@@ -12,6 +12,7 @@ from channels.db import database_sync_to_async
 from assets.models import Asset
 from prices.broadcast import publish_price
 from prices.latest import LatestPrice, iso_z, record_latest_prices
+from tests import servers
 from tests.realtime.wsclient import (
     closed_with,
     connect,
@@ -199,20 +200,59 @@ async def test_ping_gets_pong(ws_url, btc):
         assert await receive(ws) == {"type": "pong", "id": 9}
 
 
-async def test_connections_per_client_address_are_limited(start_server, btc):
-    with start_server(WS_MAX_CONNECTIONS_PER_IP="2") as url:
+async def refused(url: str) -> bool:
+    async with connect(f"{url}/ws/prices/") as ws:
+        first = await receive(ws)
+        if first.get("code") != "too_many_connections":
+            return False
+        assert (await closed_with(ws))[0] == 1008
+        return True
+
+
+async def test_connections_per_client_address_are_limited_across_web_processes(
+    start_server, btc
+):
+    # Two web processes behind one address, as behind a load balancer.
+    with (
+        start_server(WS_MAX_CONNECTIONS_PER_IP="2") as a,
+        start_server(WS_MAX_CONNECTIONS_PER_IP="2") as b,
+    ):
         async with (
-            prices_socket(f"{url}/ws/prices/") as one,
-            prices_socket(f"{url}/ws/prices/"),
+            prices_socket(f"{a}/ws/prices/") as one,
+            prices_socket(f"{b}/ws/prices/"),
         ):
-            async with connect(f"{url}/ws/prices/") as third:
-                assert (await receive(third))["code"] == "too_many_connections"
-                assert (await closed_with(third))[0] == 1008
+            assert await refused(a)
+            assert await refused(b)
             await one.close()
             await asyncio.sleep(0.2)
-            async with prices_socket(f"{url}/ws/prices/") as again:
+            async with prices_socket(f"{b}/ws/prices/") as again:
                 await send(again, {"action": "ping"})
                 assert (await receive(again))["type"] == "pong"
+                assert await refused(a)
+
+
+async def test_connections_of_a_web_process_that_died_stop_counting_after_a_lease(
+    server_env, btc
+):
+    env = server_env | {"WS_MAX_CONNECTIONS_PER_IP": "1"}
+    with (
+        servers.asgi_server_process(env | {"WS_CONNECTION_LEASE_SECONDS": "3"}) as (
+            a,
+            doomed,
+        ),
+        servers.asgi_server(env) as b,
+    ):
+        a, b = a.replace("http:", "ws:"), b.replace("http:", "ws:")
+        async with prices_socket(f"{a}/ws/prices/"):
+            await asyncio.sleep(4)  # longer than a lease: counted only if renewed
+            assert await refused(b)
+            doomed.kill()  # no goodbye: its connection stays in Redis until its lease ends
+            doomed.wait()
+            assert await refused(b)
+            await asyncio.sleep(3.5)
+            async with prices_socket(f"{b}/ws/prices/") as ws:
+                await send(ws, {"action": "ping"})
+                assert (await receive(ws))["type"] == "pong"
 
 
 async def test_a_client_that_stops_reading_is_cut_off_with_a_reason(start_server, btc):

@@ -1,0 +1,132 @@
+"""WebSocket connections per client address, counted in Redis across every web process.
+
+Each open connection holds a lease: a member of one sorted set per address, scored by the
+time its lease runs out. Each process renews the leases of its own connections every
+third of a lease, so the connections of a process that died stop counting within one
+lease. Without Redis the limit falls back to this process's own count (and says so in
+the log): a client is not refused because Redis is down.
+"""
+
+import asyncio
+import contextlib
+import logging
+import time
+import uuid
+from collections import Counter
+from dataclasses import dataclass
+
+import redis.asyncio as aioredis
+from django.conf import settings
+from redis.exceptions import RedisError
+
+from prices.broadcast import channel_prefix
+
+logger = logging.getLogger(__name__)
+
+# KEYS[1]: the address's set; ARGV: now, lease end, limit, member, seconds to keep the set.
+ADMIT = """
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
+if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[3]) then return 0 end
+redis.call('ZADD', KEYS[1], ARGV[2], ARGV[4])
+redis.call('EXPIRE', KEYS[1], ARGV[5])
+return 1
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class Lease:
+    address: str
+    member: str
+    in_redis: bool
+
+
+class Admission:
+    """This process's side of the shared count: admits, releases, renews its leases."""
+
+    def __init__(self) -> None:
+        self.local: Counter[str] = Counter()  # every connection of this process
+        self.leases: set[Lease] = set()  # those counted in Redis
+        self._redis: aioredis.Redis | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._renewer: asyncio.Task[None] | None = None
+
+    def key(self, address: str) -> str:
+        return f"{channel_prefix()}ws:connections:{address}"
+
+    @property
+    def redis(self) -> aioredis.Redis:
+        # Made inside the server's event loop, which it belongs to (tests run several).
+        loop = asyncio.get_running_loop()
+        if self._redis is None or self._loop is not loop:
+            self._redis, self._loop, self._renewer = None, loop, None
+            self._redis = aioredis.from_url(
+                settings.REDIS_URL, socket_connect_timeout=1, socket_timeout=1
+            )
+        return self._redis
+
+    async def admit(self, address: str) -> Lease | None:
+        """A lease for one more connection from `address`, or None when it has its
+        `WS_MAX_CONNECTIONS_PER_IP` open already (on any web process)."""
+        limit = settings.WS_MAX_CONNECTIONS_PER_IP
+        lease_seconds = settings.WS_CONNECTION_LEASE_SECONDS
+        member = uuid.uuid4().hex
+        now = time.time()
+        try:
+            admitted = await self.redis.eval(
+                ADMIT, 1, self.key(address),
+                now, now + lease_seconds, limit, member, lease_seconds + 1,
+            )  # fmt: skip
+        except (RedisError, OSError) as exc:
+            logger.warning(
+                "redis unavailable (%s): connections per address counted in this "
+                "process only",
+                exc,
+            )
+            if self.local[address] >= limit:
+                return None
+            lease = Lease(address, member, in_redis=False)
+        else:
+            if not admitted:
+                return None
+            lease = Lease(address, member, in_redis=True)
+            self.leases.add(lease)
+            self._start_renewing()
+        self.local[address] += 1
+        return lease
+
+    async def release(self, lease: Lease) -> None:
+        self.local[lease.address] -= 1
+        if self.local[lease.address] <= 0:
+            del self.local[lease.address]
+        if lease in self.leases:
+            self.leases.discard(lease)
+            # Without Redis, its lease runs out on its own.
+            with contextlib.suppress(RedisError, OSError):
+                await self.redis.zrem(self.key(lease.address), lease.member)
+
+    def _start_renewing(self) -> None:
+        if self._renewer is None or self._renewer.done():
+            self._renewer = asyncio.get_running_loop().create_task(
+                self._renew_forever(), name="ws-connection-leases"
+            )
+
+    async def _renew_forever(self) -> None:
+        while self.leases:
+            await asyncio.sleep(settings.WS_CONNECTION_LEASE_SECONDS / 3)
+            try:
+                await self.renew()
+            except (RedisError, OSError) as exc:
+                logger.warning("redis unavailable (%s): leases not renewed", exc)
+
+    async def renew(self) -> None:
+        lease_seconds = settings.WS_CONNECTION_LEASE_SECONDS
+        until = time.time() + lease_seconds
+        pipe = self.redis.pipeline(transaction=False)
+        for lease in tuple(self.leases):
+            # XX: only leases still there; one released meanwhile is not brought back.
+            pipe.zadd(self.key(lease.address), {lease.member: until}, xx=True)
+            pipe.expire(self.key(lease.address), lease_seconds + 1)
+        await pipe.execute()
+
+
+admission = Admission()
