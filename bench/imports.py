@@ -98,10 +98,13 @@ def main() -> dict[str, dict[str, float]]:
     import django
 
     django.setup()
+    from django.core.management import call_command
+
     from assets.models import Asset
     from marketpulse.embedded import VAR_DIR
     from prices.models import Candle
 
+    call_command("migrate", verbosity=0)  # a fresh database has no tables yet
     path = VAR_DIR / "bench" / f"import_{ROWS}.csv"
     path.parent.mkdir(parents=True, exist_ok=True)
     if not path.exists():

@@ -12,7 +12,7 @@ import contextlib
 import logging
 import time
 import uuid
-from collections import Counter
+from collections import Counter, defaultdict
 from dataclasses import dataclass
 
 import redis.asyncio as aioredis
@@ -59,9 +59,16 @@ class Admission:
         loop = asyncio.get_running_loop()
         if self._redis is None or self._loop is not loop:
             self._redis, self._loop, self._renewer = None, loop, None
-            self._redis = aioredis.from_url(
-                settings.REDIS_URL, socket_connect_timeout=1, socket_timeout=1
+            # A bounded pool that waits for a free connection: a burst of connects
+            # queues here instead of opening one Redis connection each.
+            pool = aioredis.BlockingConnectionPool.from_url(
+                settings.REDIS_URL,
+                max_connections=10,
+                timeout=2,
+                socket_connect_timeout=1,
+                socket_timeout=1,
             )
+            self._redis = aioredis.Redis(connection_pool=pool)
         return self._redis
 
     async def admit(self, address: str) -> Lease | None:
@@ -121,11 +128,14 @@ class Admission:
     async def renew(self) -> None:
         lease_seconds = settings.WS_CONNECTION_LEASE_SECONDS
         until = time.time() + lease_seconds
+        members: dict[str, dict[str, float]] = defaultdict(dict)
+        for lease in self.leases:
+            members[lease.address][lease.member] = until
         pipe = self.redis.pipeline(transaction=False)
-        for lease in tuple(self.leases):
+        for address, leases in members.items():
             # XX: only leases still there; one released meanwhile is not brought back.
-            pipe.zadd(self.key(lease.address), {lease.member: until}, xx=True)
-            pipe.expire(self.key(lease.address), lease_seconds + 1)
+            pipe.zadd(self.key(address), leases, xx=True)
+            pipe.expire(self.key(address), lease_seconds + 1)
         await pipe.execute()
 
 

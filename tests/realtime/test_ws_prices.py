@@ -2,15 +2,18 @@
 
 import asyncio
 import base64
+import contextlib
 import os
 import socket
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from channels.db import database_sync_to_async
+from django_redis import get_redis_connection
 
 from assets.models import Asset
 from prices.broadcast import publish_price
+from prices.consumers.admission import admission
 from prices.latest import LatestPrice, iso_z, record_latest_prices
 from tests import servers
 from tests.realtime.wsclient import (
@@ -229,6 +232,24 @@ async def test_connections_per_client_address_are_limited_across_web_processes(
                 await send(again, {"action": "ping"})
                 assert (await receive(again))["type"] == "pong"
                 assert await refused(a)
+
+
+async def test_a_burst_of_connections_is_counted_in_redis_one_lease_each(
+    start_server, btc
+):
+    leases = admission.key("127.0.0.1")
+    redis = get_redis_connection("default")
+    with start_server(WS_MAX_CONNECTIONS_PER_IP="500") as url:
+        async with contextlib.AsyncExitStack() as stack:
+            await asyncio.gather(
+                *(
+                    stack.enter_async_context(prices_socket(f"{url}/ws/prices/"))
+                    for _ in range(150)  # more than redis-py's default pool (100)
+                )
+            )
+            assert redis.zcard(leases) == 150  # none fell back to a per-process count
+        await asyncio.sleep(0.3)
+        assert redis.zcard(leases) == 0  # each released with its connection
 
 
 async def test_connections_of_a_web_process_that_died_stop_counting_after_a_lease(
