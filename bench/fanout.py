@@ -8,6 +8,9 @@
   runs (`rss_growth_mb`: above the RSS before it started) and the latency of other HTTP
   requests meanwhile against idle; then the time from opening the socket to the first
   candle frame, median of seven fresh replays of the whole range.
+- fanout_1000_floor: the same 1000-client load on a bare ASGI fan-out (`bench/floor.py`),
+  right after: the machine's and the instrument's share of the latency; fanout_1000 then
+  carries `p99_vs_floor`, the ratio of the two in one run.
 
 The server serves a bench database of its own (`<database>_fanout`, created, migrated and
 loaded with 100,000 generated 1m candles on first use, reused after).
@@ -110,14 +113,14 @@ def load_candles() -> None:
 
 
 @contextmanager
-def web_server(env: dict[str, str]):  # type: ignore[no-untyped-def]
+def web_server(env: dict[str, str], app: str = "marketpulse.asgi:application"):  # type: ignore[no-untyped-def]
     import httpx
 
     from marketpulse.embedded import free_port
 
     port = free_port()
     command = [
-        str(BIN / "uvicorn"), "marketpulse.asgi:application", "--host", "127.0.0.1",
+        str(BIN / "uvicorn"), app, "--host", "127.0.0.1",
         "--port", str(port), "--workers", "1", "--no-access-log", "--lifespan", "off",
         "--log-level", "warning", "--ws-max-size", "65536",
     ]  # fmt: skip
@@ -400,6 +403,16 @@ def main() -> dict[str, dict]:
             f"   replay: {results['replay']} ({time.monotonic() - started:.0f}s)",
             flush=True,
         )
+    # The floor: a bare ASGI fan-out (bench/floor.py) under the same load, right after.
+    from prices.broadcast import channel_prefix, price_group
+
+    floor_env = {**env, "BENCH_FLOOR_CHANNEL": channel_prefix() + price_group(SYMBOL)}
+    with web_server(floor_env, app="bench.floor:app") as (url, server):
+        floor = results["fanout_1000_floor"] = fanout(url, server, 1000)
+    results["fanout_1000"]["p99_vs_floor"] = round(
+        results["fanout_1000"]["p99_ms"] / floor["p99_ms"], 2
+    )
+    print(f"   fanout_1000_floor: {floor} ({time.monotonic() - started:.0f}s)")
     return results
 
 
