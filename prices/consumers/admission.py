@@ -4,7 +4,9 @@ Each open connection holds a lease: a member of one sorted set per address, scor
 time its lease runs out. Each process renews the leases of its own connections every
 third of a lease, so the connections of a process that died stop counting within one
 lease. Without Redis the limit falls back to this process's own count (and says so in
-the log): a client is not refused because Redis is down.
+the log): a client is not refused because Redis is down. Renewing adds every open
+connection's lease back, so after an outage or a Redis restart (which keeps nothing) all
+of them count again within a third of a lease.
 """
 
 import asyncio
@@ -37,15 +39,14 @@ return 1
 class Lease:
     address: str
     member: str
-    in_redis: bool
 
 
 class Admission:
     """This process's side of the shared count: admits, releases, renews its leases."""
 
     def __init__(self) -> None:
-        self.local: Counter[str] = Counter()  # every connection of this process
-        self.leases: set[Lease] = set()  # those counted in Redis
+        self.local: Counter[str] = Counter()  # open connections of this process
+        self.leases: set[Lease] = set()  # theirs, to renew
         self._redis: aioredis.Redis | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._renewer: asyncio.Task[None] | None = None
@@ -89,27 +90,23 @@ class Admission:
                 "process only",
                 exc,
             )
-            if self.local[address] >= limit:
-                return None
-            lease = Lease(address, member, in_redis=False)
-        else:
-            if not admitted:
-                return None
-            lease = Lease(address, member, in_redis=True)
-            self.leases.add(lease)
-            self._start_renewing()
+            admitted = self.local[address] < limit
+        if not admitted:
+            return None
+        lease = Lease(address, member)
+        self.leases.add(lease)
         self.local[address] += 1
+        self._start_renewing()
         return lease
 
     async def release(self, lease: Lease) -> None:
         self.local[lease.address] -= 1
         if self.local[lease.address] <= 0:
             del self.local[lease.address]
-        if lease in self.leases:
-            self.leases.discard(lease)
-            # Without Redis, its lease runs out on its own.
-            with contextlib.suppress(RedisError, OSError):
-                await self.redis.zrem(self.key(lease.address), lease.member)
+        self.leases.discard(lease)
+        # Without Redis, its lease runs out on its own.
+        with contextlib.suppress(RedisError, OSError):
+            await self.redis.zrem(self.key(lease.address), lease.member)
 
     def _start_renewing(self) -> None:
         if self._renewer is None or self._renewer.done():
@@ -128,15 +125,20 @@ class Admission:
     async def renew(self) -> None:
         lease_seconds = settings.WS_CONNECTION_LEASE_SECONDS
         until = time.time() + lease_seconds
+        renewing = set(self.leases)
         members: dict[str, dict[str, float]] = defaultdict(dict)
-        for lease in self.leases:
+        for lease in renewing:
             members[lease.address][lease.member] = until
         pipe = self.redis.pipeline(transaction=False)
         for address, leases in members.items():
-            # XX: only leases still there; one released meanwhile is not brought back.
-            pipe.zadd(self.key(address), leases, xx=True)
+            # Not XX: a lease Redis lost (outage, restart) is added back.
+            pipe.zadd(self.key(address), leases)
             pipe.expire(self.key(address), lease_seconds + 1)
         await pipe.execute()
+        # A connection that closed meanwhile may have been removed before we added its
+        # lease back: remove it again.
+        for lease in renewing - self.leases:
+            await self.redis.zrem(self.key(lease.address), lease.member)
 
 
 admission = Admission()

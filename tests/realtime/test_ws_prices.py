@@ -22,6 +22,7 @@ from tests.realtime.wsclient import (
     nothing_within,
     prices_socket,
     receive,
+    refused,
     send,
 )
 
@@ -201,15 +202,6 @@ async def test_ping_gets_pong(ws_url, btc):
     async with prices_socket(f"{ws_url}/ws/prices/") as ws:
         await send(ws, {"action": "ping", "id": 9})
         assert await receive(ws) == {"type": "pong", "id": 9}
-
-
-async def refused(url: str) -> bool:
-    async with connect(f"{url}/ws/prices/") as ws:
-        first = await receive(ws)
-        if first.get("code") != "too_many_connections":
-            return False
-        assert (await closed_with(ws))[0] == 1008
-        return True
 
 
 async def test_connections_per_client_address_are_limited_across_web_processes(

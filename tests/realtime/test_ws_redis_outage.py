@@ -1,16 +1,21 @@
-"""Redis going away and coming back: subscribers are told, then get the latest price."""
+"""Redis going away and coming back: subscribers are told, then get the latest price;
+connections count against the per-address limit again."""
 
+import asyncio
 import contextlib
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
+from redis import Redis
 
 from assets.models import Asset
+from prices.consumers.admission import admission
 from prices.latest import record_latest_prices
 from tests import servers
-from tests.realtime.wsclient import prices_socket, receive
+from tests.realtime.wsclient import prices_socket, receive, refused
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -58,3 +63,41 @@ async def test_subscribers_see_the_outage_and_get_the_latest_price_after_it(
                     }
                     price = await receive(ws)
                     assert (price["symbol"], price["price"]) == ("BTC", 101.5)
+
+
+async def test_connections_count_again_after_redis_restarts_or_was_down(
+    start_server, btc, settings, tmp_path
+):
+    port = servers.free_port()
+    leases = admission.key("127.0.0.1")
+
+    async def counted(expected: int) -> bool:
+        # Within a few renewals (a third of the 3-second lease each).
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            with contextlib.suppress(OSError), Redis(port=port) as redis:
+                if redis.zcard(leases) == expected:
+                    return True
+            await asyncio.sleep(0.1)
+        return False
+
+    first_redis = contextlib.ExitStack()
+    first_redis.enter_context(servers.redis_server(port, tmp_path))
+    own = {
+        "REDIS_URL": f"redis://127.0.0.1:{port}/0",
+        "REALTIME_CHANNEL_PREFIX": settings.REALTIME_CHANNEL_PREFIX,
+        "WS_CONNECTION_LEASE_SECONDS": "3",
+        "WS_MAX_CONNECTIONS_PER_IP": "2",
+    }
+    with first_redis, start_server(**own) as url, contextlib.ExitStack() as later:
+        async with prices_socket(f"{url}/ws/prices/"):
+            assert await counted(1)
+            first_redis.close()  # Redis stops, and forgets every lease (it keeps nothing)
+            # Admitted meanwhile on this process's own count.
+            async with prices_socket(f"{url}/ws/prices/"):
+                later.enter_context(servers.redis_server(port, tmp_path))
+                # Both leases are back: the one Redis forgot, the one it never saw.
+                assert await counted(2)
+                assert await refused(url)  # so the shared limit holds again
+            assert await counted(1)
+        assert await counted(0)

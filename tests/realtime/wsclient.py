@@ -15,6 +15,7 @@ __all__ = [
     "nothing_within",
     "prices_socket",
     "receive",
+    "refused",
     "send",
 ]
 
@@ -60,3 +61,13 @@ async def closed_with(
         if closed.rcvd is None:
             return None, "", frames
         return closed.rcvd.code, closed.rcvd.reason, frames
+
+
+async def refused(url: str) -> bool:
+    """Whether a new `/ws/prices/` connection is refused as one too many for the address."""
+    async with connect(f"{url}/ws/prices/") as ws:
+        first = await receive(ws)
+        if first.get("code") != "too_many_connections":
+            return False
+        assert (await closed_with(ws))[0] == 1008
+        return True
