@@ -11,9 +11,9 @@ from assets.models import Asset
 from tests import servers
 
 
-@pytest.fixture(scope="session", autouse=True)
-def _static_files() -> None:
-    """Pages and docs are served with hashed static names (as in production): collect once."""
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Pages and docs are served with hashed static names (as in production): collect once,
+    before test modules are imported (some build the app, which wants the directory)."""
     from django.core.management import call_command
 
     call_command("collectstatic", interactive=False, verbosity=0)
