@@ -32,11 +32,11 @@ gc.freeze()
 # And collect the young generation every 10,000 new objects instead of every 700. One
 # update to 1000 WebSocket clients keeps a few thousand objects alive for a moment: at 700,
 # passes ran mid-update and moved them to the old generation, whose growth then set off
-# full passes (120-140 ms over the 1000 connections' 190k objects) every few seconds, and
+# full passes (115-140 ms over the 1000 connections' 190k objects) every few seconds, and
 # the fan-out p99 was 129-169 ms against 40-44 ms for a bare ASGI fan-out (bench/floor.py)
 # in the same runs. At 10,000: no full pass while updates flow, p99 60 ms against 47 ms.
-# Not higher: at 50,000 each pass over Django's request garbage took 40-70 ms, and the
-# one-connection HTTP p99 went from 5 ms to 45-73 ms (`python -m bench fanout`, `api`).
+# Not higher: at 50,000 each pass over Django's request garbage took tens of ms, and the
+# one-connection p99 of /prices/latest/ went from 5 ms to 70-73 ms (`python -m bench api`).
 gc.set_threshold(10_000, 10, 10)
 
 application = ProtocolTypeRouter(
