@@ -14,7 +14,7 @@ import contextlib
 import logging
 import time
 import uuid
-from collections import Counter, defaultdict
+from collections import defaultdict
 from dataclasses import dataclass
 
 import redis.asyncio as aioredis
@@ -45,8 +45,7 @@ class Admission:
     """This process's side of the shared count: admits, releases, renews its leases."""
 
     def __init__(self) -> None:
-        self.local: Counter[str] = Counter()  # open connections of this process
-        self.leases: set[Lease] = set()  # theirs, to renew
+        self.leases: set[Lease] = set()  # one per open connection of this process
         self._redis: aioredis.Redis | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._renewer: asyncio.Task[None] | None = None
@@ -90,19 +89,16 @@ class Admission:
                 "process only",
                 exc,
             )
-            admitted = self.local[address] < limit
+            # The scan is only for this fallback: admitting normally never counts here.
+            admitted = sum(lease.address == address for lease in self.leases) < limit
         if not admitted:
             return None
         lease = Lease(address, member)
         self.leases.add(lease)
-        self.local[address] += 1
         self._start_renewing()
         return lease
 
     async def release(self, lease: Lease) -> None:
-        self.local[lease.address] -= 1
-        if self.local[lease.address] <= 0:
-            del self.local[lease.address]
         self.leases.discard(lease)
         # Without Redis, its lease runs out on its own.
         with contextlib.suppress(RedisError, OSError):

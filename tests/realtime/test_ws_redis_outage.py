@@ -95,6 +95,7 @@ async def test_connections_count_again_after_redis_restarts_or_was_down(
             first_redis.close()  # Redis stops, and forgets every lease (it keeps nothing)
             # Admitted meanwhile on this process's own count.
             async with prices_socket(f"{url}/ws/prices/"):
+                assert await refused(url)  # the limit holds on this process's own count
                 later.enter_context(servers.redis_server(port, tmp_path))
                 # Both leases are back: the one Redis forgot, the one it never saw.
                 assert await counted(2)
