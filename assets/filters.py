@@ -7,7 +7,7 @@ from django import forms
 from django.db.models import F, Q, QuerySet
 
 from assets.models import Asset, AssetClass
-from prices.serializers import symbol_error
+from assets.symbols import SymbolListError, parse_symbols
 
 ORDERING_FIELDS = ("rank", "market_cap", "volume_24h", "change_24h", "price", "symbol")
 
@@ -17,13 +17,10 @@ class SymbolListField(forms.CharField):
         text = super().clean(value)
         if not text:
             return None
-        symbols = [s.strip().upper() for s in text.split(",") if s.strip()]
-        if not symbols or len(symbols) > 250:
-            raise forms.ValidationError("Give 1 to 250 comma-separated symbols.")
-        bad = [s for s in symbols if symbol_error(s)]
-        if bad:
-            raise forms.ValidationError(f"Malformed symbols: {', '.join(bad[:5])}.")
-        return symbols
+        try:
+            return parse_symbols(text, limit=250)
+        except SymbolListError as exc:
+            raise forms.ValidationError(str(exc)) from None
 
 
 class SymbolListFilter(django_filters.Filter):

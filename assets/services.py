@@ -2,12 +2,10 @@
 
 from collections import Counter
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from assets.models import Asset
-
-if TYPE_CHECKING:
-    from prices.providers.base import ListingIn
+from assets.records import ListingIn
 
 
 def ensure_asset(*, symbol: str, name: str, **fields: Any) -> Asset:
@@ -25,8 +23,8 @@ LISTING_FIELDS = (
 
 
 def upsert_listings(
-    *, listings: "Iterable[ListingIn]"
-) -> tuple[list[tuple[Asset, "ListingIn"]], int, Counter[str]]:
+    *, listings: Iterable[ListingIn]
+) -> tuple[list[tuple[Asset, ListingIn]], int, Counter[str]]:
     """Creates or updates one asset per listing, matched by provider id, then symbol.
 
     Returns (asset, listing) pairs for the prices to record, how many assets were new,
@@ -66,7 +64,7 @@ def upsert_listings(
     return matched, created, rejected
 
 
-def _find_asset(listing: "ListingIn") -> Asset | None:
+def _find_asset(listing: ListingIn) -> Asset | None:
     if listing.coingecko_id:
         found = Asset.objects.filter(coingecko_id=listing.coingecko_id).first()
         if found:

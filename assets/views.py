@@ -15,11 +15,12 @@ from assets import selectors
 from assets.filters import AssetFilter
 from assets.models import Asset
 from assets.serializers import AssetSerializer
+from assets.symbols import clean_symbol
+from marketpulse.api import caching
+from marketpulse.api.negotiation import JsonFirstMixin
 from marketpulse.api.pagination import LimitOffsetPage
 from marketpulse.api.renderers import OrjsonRenderer, dumps
 from marketpulse.api.schema import NOT_FOUND, READ_ERRORS, error
-from prices import caching
-from prices.views import JsonFirstMixin, clean_symbol
 
 
 class TopQuerySerializer(serializers.Serializer):

@@ -217,8 +217,8 @@ def clients_main(argv: list[str]) -> None:
 def fanout(url: str, server: subprocess.Popen, count: int) -> dict[str, float]:
     import psutil
 
-    from prices.broadcast import publish_price
     from prices.latest import LatestPrice, iso_z
+    from prices.realtime.broadcast import publish_price
 
     updates = RATE * SECONDS
     # Client processes share the clients (the client library costs more CPU per message
@@ -404,7 +404,7 @@ def main() -> dict[str, dict]:
             flush=True,
         )
     # The floor: a bare ASGI fan-out (bench/floor.py) under the same load, right after.
-    from prices.broadcast import channel_prefix, price_group
+    from prices.realtime.broadcast import channel_prefix, price_group
 
     floor_env = {**env, "BENCH_FLOOR_CHANNEL": channel_prefix() + price_group(SYMBOL)}
     with web_server(floor_env, app="bench.floor:app") as (url, server):

@@ -7,7 +7,7 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from marketpulse.api_keys import create_api_key, revoke_api_key
+from marketpulse.accounts.keys import create_api_key, revoke_api_key
 from marketpulse.models import ApiKey
 
 

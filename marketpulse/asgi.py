@@ -20,8 +20,8 @@ django_wsgi_app = get_wsgi_application()  # sets Django up before consumers are 
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
-from marketpulse.wsauth import TokenAuthMiddleware, browser_origin_validator  # noqa: E402
-from prices.routing import websocket_urlpatterns  # noqa: E402
+from marketpulse.accounts.websocket import TokenAuthMiddleware, browser_origin_validator  # noqa: E402
+from prices.realtime.routing import websocket_urlpatterns  # noqa: E402
 
 http_application = WSGIMiddleware(django_wsgi_app, workers=settings.HTTP_THREADS)
 

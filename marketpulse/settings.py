@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "marketpulse",
     "assets",
     "prices",
+    "prices.ingest",
     "portfolio",
     "analytics",
 ]
@@ -212,8 +213,8 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 100,
     # Bearer first: its WWW-Authenticate header makes unauthenticated requests 401, not 403.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "marketpulse.api.auth.BearerAuthentication",
-        "marketpulse.api.auth.ApiKeyAuthentication",
+        "marketpulse.accounts.authentication.BearerAuthentication",
+        "marketpulse.accounts.authentication.ApiKeyAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": [

@@ -12,10 +12,10 @@ from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
 
 from assets.views import AssetViewSet
 from marketpulse import health
-from marketpulse.api.accounts import ApiKeyViewSet
+from marketpulse.accounts.views import ApiKeyViewSet
 from marketpulse.api.throttles import LoginThrottle
 from portfolio.views import PortfolioViewSet, TradeViewSet
-from prices.sync_api import SyncRunViewSet, SyncViewSet
+from prices.ingest.views import SyncRunViewSet, SyncViewSet
 from prices.views import PriceViewSet
 
 router = DefaultRouter(trailing_slash=True)

@@ -5,12 +5,11 @@ from datetime import UTC, datetime
 from decimal import Decimal, localcontext
 from typing import Any
 
-from django.db import connection
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 
 from assets.models import Asset
-from marketpulse.api.errors import MarketPulseError
+from marketpulse.errors import MarketPulseError
 from portfolio.ledger import (
     PRECISION,
     ZERO,
@@ -21,9 +20,9 @@ from portfolio.ledger import (
     unit_price,
 )
 from portfolio.models import Portfolio, Side, Trade
-from prices.intervals import DURATIONS, WEEK_ORIGIN, Interval, floor_time, next_open
+from prices.intervals import DURATIONS, Interval, floor_time, next_open
 from prices.latest import LatestPrice, iso_z, latest_prices
-from prices.models import Candle
+from prices.selectors import closes_for
 
 
 def portfolios_for(*, user: Any) -> QuerySet[Portfolio]:
@@ -165,66 +164,17 @@ def pnl_for(*, portfolio: Portfolio) -> dict[str, Any]:
 PERFORMANCE_INTERVALS = [Interval.H1, Interval.H4, Interval.D1, Interval.W1]
 MAX_POINTS = 1000
 
-_CLOSES = """
-SELECT DISTINCT ON (bucket)
-       date_bin(%(step)s, open_time, %(origin)s) AS bucket, close
-FROM prices_candle
-WHERE asset_id = %(asset)s AND interval = %(interval)s
-  AND open_time >= %(start)s AND open_time < %(end)s
-ORDER BY bucket, open_time DESC
-"""
-
-
-def _candle_interval(
-    asset_id: int, interval: str, start: datetime, end: datetime
-) -> str | None:
-    """The coarsest stored interval no longer than `interval` with candles in range: the
-    last of its candles in a bucket closes with the bucket (all intervals nest)."""
-    stored = set(
-        Candle.objects.filter(
-            asset_id=asset_id, open_time__gte=start, open_time__lt=end
-        )
-        .values_list("interval", flat=True)
-        .distinct()
-    )
-    fitting = [
-        i for i in stored if i in DURATIONS and DURATIONS[i] <= DURATIONS[interval]
-    ]
-    return max(fitting, key=lambda i: DURATIONS[i]) if fitting else None
-
 
 def _closes(
     asset: Asset, interval: str, first: datetime, end: datetime
 ) -> tuple[dict[datetime, Decimal], Decimal | None, dict[str, Any]]:
     """Close of each bucket from `first` to `end`, the last close before `first`, and
-    what was used."""
-    source = _candle_interval(asset.pk, interval, first, end)
-    used: dict[str, Any] = {"symbol": asset.symbol, "candle_interval": source}
-    if source is None:
-        return {}, None, used
-    origin = (
-        WEEK_ORIGIN if interval == Interval.W1 else datetime(1970, 1, 1, tzinfo=UTC)
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(
-            _CLOSES,
-            {
-                "step": DURATIONS[interval],
-                "origin": origin,
-                "asset": asset.pk,
-                "interval": source,
-                "start": first,
-                "end": end,
-            },
-        )
-        closes = {bucket: Decimal(repr(close)) for bucket, close in cursor.fetchall()}
-    before = (
-        Candle.objects.filter(asset=asset, interval=source, open_time__lt=first)
-        .order_by("-open_time")
-        .values_list("close", flat=True)
-        .first()
-    )
-    return closes, (Decimal(repr(before)) if before is not None else None), used
+    what was used, as money."""
+    found = closes_for(asset_id=asset.pk, interval=interval, start=first, end=end)
+    used: dict[str, Any] = {"symbol": asset.symbol, "candle_interval": found.interval}
+    closes = {bucket: Decimal(repr(close)) for bucket, close in found.closes.items()}
+    before = Decimal(repr(found.before)) if found.before is not None else None
+    return closes, before, used
 
 
 def performance_for(

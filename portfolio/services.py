@@ -16,7 +16,7 @@ from django.db.models import Case, F, Sum, When, Window
 from rest_framework import status
 
 from assets.models import Asset
-from marketpulse.api.errors import MarketPulseError
+from marketpulse.errors import MarketPulseError
 from portfolio.models import Portfolio, Side, Trade
 
 # Clocks differ a little between clients and us.

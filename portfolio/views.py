@@ -14,7 +14,7 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from marketpulse.idempotency import IdempotentCreateMixin
+from marketpulse.api.idempotency import IdempotentCreateMixin
 from portfolio import selectors, services
 from portfolio.models import Portfolio, Trade
 from portfolio.serializers import (

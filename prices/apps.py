@@ -1,5 +1,15 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_delete, post_save
 
 
 class PricesConfig(AppConfig):
     name = "prices"
+
+    def ready(self) -> None:
+        from assets.models import Asset
+        from prices.signals import asset_changed
+
+        post_save.connect(asset_changed, sender=Asset, dispatch_uid="asset_latest")
+        post_delete.connect(
+            asset_changed, sender=Asset, dispatch_uid="asset_latest_del"
+        )

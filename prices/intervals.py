@@ -5,6 +5,9 @@ from datetime import UTC, datetime, timedelta
 from django.db import models
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+# Times outside [EARLIEST, LATEST) are typos, and would overflow date arithmetic near 9999.
+EARLIEST = EPOCH
+LATEST = datetime(3000, 1, 1, tzinfo=UTC)
 # Weeks open on Monday (as on Binance); 1970-01-05 was the first Monday after the epoch.
 WEEK_ORIGIN = datetime(1970, 1, 5, tzinfo=UTC)
 
@@ -34,14 +37,19 @@ DURATIONS: dict[str, timedelta] = {
 }
 
 
+def interval_origin(interval: str) -> datetime:
+    """Where the candles of a fixed-length interval are counted from: the epoch, or for
+    weeks the first Monday after it. (Months follow the calendar instead.)"""
+    return WEEK_ORIGIN if interval == Interval.W1 else EPOCH
+
+
 def floor_time(moment: datetime, interval: str) -> datetime:
     """The open time of the `interval` candle that contains `moment` (UTC)."""
     moment = moment.astimezone(UTC)
     if interval == Interval.MO1:
         return moment.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-    origin = WEEK_ORIGIN if interval == Interval.W1 else EPOCH
     step = DURATIONS[interval]
-    return moment - (moment - origin) % step
+    return moment - (moment - interval_origin(interval)) % step
 
 
 def is_aligned(moment: datetime, interval: str) -> bool:
@@ -54,3 +62,37 @@ def next_open(open_time: datetime, interval: str) -> datetime:
         year, month = divmod(open_time.month, 12)
         return open_time.replace(year=open_time.year + year, month=month + 1)
     return open_time + DURATIONS[interval]
+
+
+class TimeError(ValueError):
+    """A time that cannot be used; `reason` is `invalid`, `naive` or `range`."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+def parse_time(text: str, *, assume_utc: bool = False) -> datetime:
+    """The one reading of a time given by a person or a client: ISO 8601 with a zone
+    (`Z` or an offset), returned in UTC; a bare date is its midnight UTC, and so is a
+    time without a zone when `assume_utc` (command lines). Between 1970 and 3000."""
+    text = text.strip()
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise TimeError(
+            "invalid",
+            f"Not an ISO 8601 time: {text[:64]!r} (example: 2024-03-01T00:00:00Z).",
+        ) from None
+    if len(text) == 10 or (assume_utc and moment.tzinfo is None):  # a date alone
+        moment = moment.replace(tzinfo=UTC)
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise TimeError("naive", f"Give a zone (Z or +hh:mm): {text[:64]!r}.")
+    out_of_range = TimeError("range", "Must be between 1970-01-01 and 3000-01-01.")
+    try:
+        moment = moment.astimezone(UTC)
+    except OverflowError:  # an offset past year 1 or 9999
+        raise out_of_range from None
+    if not EARLIEST <= moment < LATEST:
+        raise out_of_range
+    return moment

@@ -17,7 +17,7 @@ from django_redis import get_redis_connection
 from redis.exceptions import RedisError
 
 from assets.models import Asset
-from prices import caching
+from marketpulse.api import caching
 
 logger = logging.getLogger(__name__)
 

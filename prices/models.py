@@ -138,17 +138,3 @@ class CandleGap(models.Model):
 
     def __str__(self) -> str:
         return f"{self.asset_id} {self.interval} {self.start:%Y-%m-%dT%H:%MZ} x{self.missing}"
-
-
-class MarketReport(models.Model):
-    """The daily market summary the dashboard shows (figures as of `created_at`)."""
-
-    day = models.DateField(unique=True)
-    created_at = models.DateTimeField(auto_now=True)
-    data = models.JSONField()
-
-    class Meta:
-        ordering = ["-day"]
-
-    def __str__(self) -> str:
-        return f"market report {self.day}"

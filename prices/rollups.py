@@ -15,10 +15,9 @@ from django.db import connection
 
 from prices.intervals import (
     DURATIONS,
-    EPOCH,
-    WEEK_ORIGIN,
     Interval,
     floor_time,
+    interval_origin,
     next_open,
 )
 
@@ -34,7 +33,7 @@ def bucket_sql(interval: str, column: str = "open_time") -> str:
     `floor_time`: epoch for fixed lengths, Mondays for weeks, calendar months)."""
     if interval == Interval.MO1:
         return f"(date_trunc('month', {column} AT TIME ZONE 'UTC') AT TIME ZONE 'UTC')"
-    origin = WEEK_ORIGIN if interval == Interval.W1 else EPOCH
+    origin = interval_origin(interval)
     seconds = int(DURATIONS[interval].total_seconds())
     return (
         f"date_bin(interval '{seconds} seconds', {column}, "

@@ -6,7 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 from django.db import connection
 
-from prices.intervals import DURATIONS, Interval
+from prices.intervals import DURATIONS, Interval, interval_origin
+from prices.models import Candle
 from prices.rollups import ORDERED, ROLLUP_INTERVALS, aggregate_sql, divides
 
 CANDLE_TABLE = "prices_candle"
@@ -150,3 +151,71 @@ def candle_page(
         has_more=has_more,
         source=source,
     )
+
+
+_CLOSES = """
+SELECT DISTINCT ON (bucket)
+       date_bin(%(step)s, open_time, %(origin)s) AS bucket, close
+FROM prices_candle
+WHERE asset_id = %(asset)s AND interval = %(interval)s
+  AND open_time >= %(start)s AND open_time < %(end)s
+ORDER BY bucket, open_time DESC
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class Closes:
+    """Closing prices of the buckets of one interval, read from stored candles."""
+
+    interval: str | None  # the stored interval read (None: no candles in range)
+    closes: dict[datetime, float]  # bucket open time -> the bucket's close
+    before: float | None  # the last close before the range
+
+
+def _close_interval(
+    asset_id: int, interval: str, start: datetime, end: datetime
+) -> str | None:
+    """The coarsest stored interval no longer than `interval` with candles in range: the
+    last of its candles in a bucket closes with the bucket (all intervals nest)."""
+    stored = set(
+        Candle.objects.filter(
+            asset_id=asset_id, open_time__gte=start, open_time__lt=end
+        )
+        .values_list("interval", flat=True)
+        .distinct()
+    )
+    fitting = [
+        i for i in stored if i in DURATIONS and DURATIONS[i] <= DURATIONS[interval]
+    ]
+    return max(fitting, key=lambda i: DURATIONS[i]) if fitting else None
+
+
+def closes_for(
+    *, asset_id: int, interval: str, start: datetime, end: datetime
+) -> Closes:
+    """The close of each fixed-length `interval` bucket opening in [start, end) (the
+    last stored candle in it), and the last close before `start`. Buckets without a
+    candle are absent, never filled."""
+    source = _close_interval(asset_id, interval, start, end)
+    if source is None:
+        return Closes(interval=None, closes={}, before=None)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _CLOSES,
+            {
+                "step": DURATIONS[interval],
+                "origin": interval_origin(interval),
+                "asset": asset_id,
+                "interval": source,
+                "start": start,
+                "end": end,
+            },
+        )
+        closes = dict(cursor.fetchall())
+    before = (
+        Candle.objects.filter(asset_id=asset_id, interval=source, open_time__lt=start)
+        .order_by("-open_time")
+        .values_list("close", flat=True)
+        .first()
+    )
+    return Closes(interval=source, closes=closes, before=before)

@@ -4,56 +4,28 @@ The hot paths build their JSON straight from `values_list` rows with orjson (a D
 serializer per candle costs ~40x more); the output serializers here document that shape.
 """
 
-import re
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from prices.intervals import Interval
+from assets.symbols import SymbolListError, parse_symbols
+from prices.intervals import Interval, TimeError, parse_time
 
-SYMBOL_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,19}$")
 MAX_CANDLES = 5000
-# Anything outside is a typo, and would overflow date arithmetic near year 9999.
-EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
-LATEST = datetime(3000, 1, 1, tzinfo=UTC)
-
-
-def symbol_error(value: str) -> str | None:
-    if SYMBOL_RE.match(value):
-        return None
-    return "A symbol is 1-20 letters, digits, '.', '_' or '-', starting with a letter or digit."
 
 
 @extend_schema_field(OpenApiTypes.DATETIME)
 class AwareDateTimeField(serializers.Field):
-    """ISO 8601 with a zone (`Z` or an offset), returned in UTC; a bare date is midnight UTC."""
-
-    default_error_messages = {
-        "invalid": "Not an ISO 8601 time: {value!r} (example: 2024-03-01T00:00:00Z).",
-        "naive": "Give a zone (Z or +hh:mm): {value!r}.",
-        "range": "Must be between 1970-01-01 and 3000-01-01.",
-    }
+    """A time as `prices.intervals.parse_time` reads it (ISO 8601 with a zone, in UTC)."""
 
     def to_internal_value(self, data: Any) -> datetime:
-        text = str(data).strip()
         try:
-            moment = datetime.fromisoformat(text)
-        except ValueError:
-            self.fail("invalid", value=text[:64])
-        if len(text) == 10:  # a date alone
-            moment = moment.replace(tzinfo=UTC)
-        if moment.tzinfo is None or moment.utcoffset() is None:
-            self.fail("naive", value=text[:64])
-        try:
-            moment = moment.astimezone(UTC)
-        except OverflowError:
-            self.fail("range")
-        if not EARLIEST <= moment < LATEST:
-            self.fail("range")
-        return moment
+            return parse_time(str(data))
+        except TimeError as exc:
+            raise serializers.ValidationError(str(exc), code=exc.reason) from None
 
     def to_representation(self, value: datetime) -> str:
         return value.isoformat()
@@ -84,15 +56,10 @@ class SymbolsQuerySerializer(serializers.Serializer):
     )
 
     def validate_symbols(self, value: str) -> list[str]:
-        symbols = [s.strip().upper() for s in value.split(",") if s.strip()]
-        if not symbols or len(symbols) > 100:
-            raise serializers.ValidationError("Give 1 to 100 comma-separated symbols.")
-        bad = [s for s in symbols if symbol_error(s)]
-        if bad:
-            raise serializers.ValidationError(
-                f"Malformed symbols: {', '.join(bad[:5])}."
-            )
-        return list(dict.fromkeys(symbols))
+        try:
+            return parse_symbols(value, limit=100)
+        except SymbolListError as exc:
+            raise serializers.ValidationError(str(exc)) from None
 
 
 # Output shapes (documentation of what the views build directly).

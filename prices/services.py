@@ -12,8 +12,9 @@ import psycopg
 from django.db import DatabaseError, connection, transaction
 
 from assets.models import Asset
-from prices import caching
-from prices.intervals import DURATIONS, WEEK_ORIGIN, Interval, is_aligned
+from marketpulse.api import caching
+from prices.intervals import DURATIONS, Interval, interval_origin, is_aligned
+from prices.records import CandleIn
 from prices.rollups import refresh_rollups
 
 # Nothing before Bitcoin's first block is market data.
@@ -21,16 +22,6 @@ EARLIEST_OPEN_TIME = datetime(2009, 1, 3, tzinfo=UTC)
 # Clocks differ a little between providers and us; more than this ahead is a bad row.
 FUTURE_TOLERANCE = timedelta(minutes=5)
 BATCH_SIZE = 50_000
-
-
-@dataclass(frozen=True, slots=True)
-class CandleIn:
-    open_time: datetime
-    open: float
-    high: float
-    low: float
-    close: float
-    volume: float
 
 
 @dataclass
@@ -299,7 +290,7 @@ SELECT reason, count(*), NULL, NULL FROM judged WHERE reason IS NOT NULL GROUP B
 def _aligned_sql(interval: str) -> str:
     if interval == Interval.MO1:
         return "t = date_trunc('month', t, 'UTC')"
-    origin = WEEK_ORIGIN.timestamp() if interval == Interval.W1 else 0
+    origin = interval_origin(interval).timestamp()
     seconds = int(DURATIONS[interval].total_seconds())
     return f"mod(extract(epoch FROM t) - {int(origin)}, {seconds}) = 0"
 

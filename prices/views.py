@@ -8,7 +8,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django.conf import settings
-from django.http import Http404, HttpResponse, StreamingHttpResponse
+from django.http import HttpResponse, StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiExample,
@@ -18,14 +18,16 @@ from drf_spectacular.utils import (
 )
 from rest_framework import viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.exceptions import NotFound
 from rest_framework.request import Request
-from rest_framework.response import Response
 
 from assets.models import Asset
+from assets.symbols import clean_symbol, symbol_error
+from marketpulse.api import caching
+from marketpulse.api.negotiation import JsonFirstMixin
 from marketpulse.api.renderers import CSVRenderer, OrjsonRenderer, dumps
 from marketpulse.api.schema import NOT_FOUND, READ_ERRORS
-from prices import caching, selectors
+from prices import selectors
 from prices.intervals import next_open
 from prices.latest import (
     LatestPrice,
@@ -41,15 +43,7 @@ from prices.serializers import (
     LatestPriceListSerializer,
     LatestPriceSerializer,
     SymbolsQuerySerializer,
-    symbol_error,
 )
-
-
-def clean_symbol(symbol: str) -> str:
-    """Upper case, or 400 naming `symbol` when it cannot be one."""
-    if problem := symbol_error(symbol):
-        raise ValidationError({"symbol": [problem]})
-    return symbol.upper()
 
 
 def asset_id_for(symbol: str) -> int:
@@ -57,32 +51,6 @@ def asset_id_for(symbol: str) -> int:
     if asset_id is None:
         raise NotFound(f"No asset with symbol {symbol}.")
     return asset_id
-
-
-def cached_json(body: bytes, *, hit: bool) -> HttpResponse:
-    """A JSON response saying whether Redis answered alone (`X-Cache`)."""
-    response = HttpResponse(body, content_type="application/json")
-    response["X-Cache"] = "HIT" if hit else "MISS"
-    return response
-
-
-class JsonFirstMixin:
-    """Errors always in the JSON envelope, even when CSV was asked for; an unknown
-    `?format=` is a 400 naming it rather than a 404."""
-
-    def perform_content_negotiation(self, request: Request, force: bool = False):  # type: ignore[no-untyped-def]
-        try:
-            return super().perform_content_negotiation(request, force)  # type: ignore[misc]
-        except Http404:
-            raise ValidationError(
-                {"format": ["Unsupported format; use json or csv."]}
-            ) from None
-
-    def finalize_response(self, request: Request, response: Any, *args, **kwargs):  # type: ignore[no-untyped-def]
-        if isinstance(response, Response) and response.status_code >= 400:
-            request.accepted_renderer = OrjsonRenderer()
-            request.accepted_media_type = OrjsonRenderer.media_type
-        return super().finalize_response(request, response, *args, **kwargs)  # type: ignore[misc]
 
 
 def latest_payload(price: LatestPrice, now: datetime) -> dict[str, Any]:
@@ -165,7 +133,7 @@ class PriceViewSet(JsonFirstMixin, viewsets.ViewSet):
             "results": [latest_payload(p, now) for p in prices],
             "missing": [s for s in symbols or [] if s not in found],
         }
-        return cached_json(dumps(body), hit=hit)
+        return caching.json_with_x_cache(dumps(body), hit=hit)
 
     @extend_schema(
         summary="Latest price of one asset",
@@ -188,7 +156,9 @@ class PriceViewSet(JsonFirstMixin, viewsets.ViewSet):
         if not prices:
             asset_id_for(symbol)  # 404 for an unknown asset
             raise NotFound(f"No price for {symbol} yet.")
-        return cached_json(dumps(latest_payload(prices[0], datetime.now(UTC))), hit=hit)
+        return caching.json_with_x_cache(
+            dumps(latest_payload(prices[0], datetime.now(UTC))), hit=hit
+        )
 
     @extend_schema(
         summary="OHLCV candles",

@@ -93,7 +93,7 @@ def charlie(db):  # type: ignore[no-untyped-def]
 def operator(db):  # type: ignore[no-untyped-def]
     from django.contrib.auth.models import Group
 
-    from marketpulse.permissions import OPERATOR_GROUP
+    from marketpulse.accounts.permissions import OPERATOR_GROUP
 
     user = _user("operator")
     user.groups.add(Group.objects.get_or_create(name=OPERATOR_GROUP)[0])

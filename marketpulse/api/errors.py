@@ -13,26 +13,9 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from marketpulse.api.middleware import current_request_id
+from marketpulse.errors import MarketPulseError
 
 logger = logging.getLogger(__name__)
-
-
-class MarketPulseError(exceptions.APIException):
-    """Raised by services: a code, a message for people, optional details, a status."""
-
-    def __init__(
-        self,
-        *,
-        code: str,
-        message: str,
-        status: int = status.HTTP_400_BAD_REQUEST,
-        details: dict[str, Any] | None = None,
-    ) -> None:
-        super().__init__(detail=message, code=code)
-        self.status_code = status
-        self.code = code
-        self.message = message
-        self.details = details or {}
 
 
 def envelope(
@@ -56,9 +39,7 @@ _MESSAGES = {
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
     """DRF's handler, re-shaped into the envelope; anything unexpected becomes a clean 500."""
     if isinstance(exc, MarketPulseError):
-        return Response(
-            envelope(exc.code, exc.message, exc.details), status=exc.status_code
-        )
+        return Response(envelope(exc.code, exc.message, exc.details), status=exc.status)
     if isinstance(exc, Http404):
         exc = exceptions.NotFound(str(exc) or "Not found.")
     elif isinstance(exc, PermissionDenied):

@@ -1,4 +1,4 @@
-"""The operator role is the group "operator" (marketpulse.permissions.OPERATOR_GROUP)."""
+"""The operator role is the group "operator" (marketpulse.accounts.permissions.OPERATOR_GROUP)."""
 
 from django.db import migrations
 

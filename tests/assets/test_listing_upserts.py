@@ -6,7 +6,7 @@ import pytest
 
 from assets.models import Asset
 from assets.services import upsert_listings
-from prices.providers import ListingIn
+from prices.ingest.providers import ListingIn
 
 pytestmark = pytest.mark.django_db
 

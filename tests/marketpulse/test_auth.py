@@ -7,9 +7,9 @@ import time_machine
 from django.contrib.auth.models import Group
 from rest_framework.test import APIClient
 
-from marketpulse.api_keys import hash_key
+from marketpulse.accounts.keys import hash_key
+from marketpulse.accounts.permissions import is_operator
 from marketpulse.models import ApiKey
-from marketpulse.permissions import is_operator
 from tests.conftest import PASSWORD
 
 pytestmark = pytest.mark.django_db

@@ -6,8 +6,8 @@ import pytest
 from django.contrib.auth import get_user_model
 from rest_framework.test import APIRequestFactory
 
-from marketpulse.api.auth import ApiKeyAuthentication
-from marketpulse.api_keys import create_api_key, hash_key
+from marketpulse.accounts.authentication import ApiKeyAuthentication
+from marketpulse.accounts.keys import create_api_key, hash_key
 from marketpulse.models import ApiKey
 
 pytestmark = pytest.mark.django_db

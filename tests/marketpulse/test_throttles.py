@@ -74,7 +74,7 @@ def test_counters_live_in_redis_where_every_process_sees_them(
 
 
 def test_each_api_key_has_a_limit_of_its_own(api_client, alice, three_per_minute):
-    from marketpulse.api_keys import create_api_key
+    from marketpulse.accounts.keys import create_api_key
 
     _, first = create_api_key(user=alice, name="bot-1")
     _, second = create_api_key(user=alice, name="bot-2")

@@ -7,7 +7,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.throttling import AnonRateThrottle
 
-from marketpulse.api.errors import MarketPulseError
+from marketpulse.errors import MarketPulseError
 from marketpulse.urls import urlpatterns as real_urlpatterns
 
 

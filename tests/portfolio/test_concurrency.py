@@ -9,7 +9,7 @@ import pytest
 from django.db import connection
 from rest_framework.test import APIClient
 
-from marketpulse.api.errors import MarketPulseError
+from marketpulse.errors import MarketPulseError
 from portfolio import services
 from portfolio.models import Portfolio, Trade
 from tests.portfolio.helpers import trade

@@ -1,7 +1,7 @@
 """`manage.py check_gaps [SYMBOL ...] --interval 1h [--start … --end …]`: lists and records
 missing candles (shown in the admin under Candle gaps; `backfill` fills them)."""
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
@@ -9,13 +9,13 @@ from django.db.models import Max, Min
 
 from assets.models import Asset
 from prices.gaps import record_gaps
-from prices.intervals import Interval, next_open
+from prices.intervals import Interval, next_open, parse_time
 from prices.models import Candle
 
 
 def moment(text: str) -> datetime:
-    value = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
+    """argparse type: a time, UTC unless it names a zone."""
+    return parse_time(text, assume_utc=True)
 
 
 class Command(BaseCommand):

@@ -1,6 +1,0 @@
-"""WebSocket consumers (DESIGN.md, WebSocket protocol); `prices/routing.py` maps the URLs."""
-
-from prices.consumers.live import AlertStreamConsumer, PriceStreamConsumer
-from prices.consumers.replay import ReplayConsumer
-
-__all__ = ["AlertStreamConsumer", "PriceStreamConsumer", "ReplayConsumer"]
