@@ -8,7 +8,7 @@ class AssetSerializer(serializers.ModelSerializer):
     """An asset with its latest price and 24h figures (`source`/`as_of` say how fresh)."""
 
     quote = serializers.SerializerMethodField()
-    source = serializers.CharField(source="price_source")
+    source = serializers.CharField(source="price_source")  # type: ignore[assignment]
     as_of = serializers.DateTimeField(source="price_as_of", allow_null=True)
     tracked = serializers.BooleanField(source="is_tracked")
 

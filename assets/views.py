@@ -3,7 +3,7 @@
 from urllib.parse import urlencode
 
 from django.conf import settings
-from django.http import HttpResponse
+from django.http import HttpResponseBase
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import serializers, viewsets
@@ -59,7 +59,10 @@ class AssetViewSet(JsonFirstMixin, viewsets.ReadOnlyModelViewSet):
             raise NotFound(f"No asset with symbol {symbol}.")
         return asset
 
-    def list(self, request: Request, *args: object, **kwargs: object) -> HttpResponse:
+    # Cached, pre-encoded JSON rather than a DRF Response (the schema still documents it).
+    def list(  # type: ignore[override]
+        self, request: Request, *args: object, **kwargs: object
+    ) -> HttpResponseBase:
         query = urlencode(sorted(request.query_params.lists()), doseq=True)
         # `next`/`previous` are absolute URLs: the host is part of the response.
         key = f"assets:{request.get_host()}:{query}"
@@ -70,9 +73,9 @@ class AssetViewSet(JsonFirstMixin, viewsets.ReadOnlyModelViewSet):
 
         return caching.cached_json(request, scope=caching.LISTING, key=key, build=build)
 
-    def retrieve(
+    def retrieve(  # type: ignore[override]
         self, request: Request, *args: object, **kwargs: object
-    ) -> HttpResponse:
+    ) -> HttpResponseBase:
         symbol = clean_symbol(self.kwargs["symbol"])
 
         def build() -> tuple[bytes, int]:
@@ -109,7 +112,7 @@ class AssetViewSet(JsonFirstMixin, viewsets.ReadOnlyModelViewSet):
         filter_backends=[],
         pagination_class=None,
     )
-    def top(self, request: Request, category: str) -> HttpResponse:
+    def top(self, request: Request, category: str) -> HttpResponseBase:
         query = TopQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         limit = query.validated_data["limit"]

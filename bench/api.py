@@ -25,6 +25,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from statistics import median
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
@@ -127,12 +128,15 @@ def load(env: dict[str, str]) -> None:
                     " (%s, %s, 'crypto', true, '', '', now(), now()) RETURNING id",
                     [symbol, symbol],
                 ).fetchone()
+            assert asset_id is not None
             asset_id = asset_id[0]
-            have = conn.execute(
+            counted = conn.execute(
                 "SELECT count(*) FROM prices_candle WHERE asset_id = %s"
                 " AND interval = '1m' AND open_time >= %s AND open_time < %s",
                 [asset_id, T0, T0 + timedelta(minutes=MINUTES)],
-            ).fetchone()[0]
+            ).fetchone()
+            assert counted is not None
+            have = counted[0]
             if have >= MINUTES:
                 continue
             started = time.monotonic()
@@ -286,16 +290,16 @@ def measure(
             if one["errors"] or many["errors"]:
                 raise SystemExit(f"bench api: {path} answered errors: {one} {many}")
             runs[name].append((one, many))
-    results = {}
+    results: dict[str, dict[str, Any]] = {}
     for name, pairs in runs.items():
-        one = [p[0] for p in pairs]
-        many = [p[1] for p in pairs]
+        ones = [p[0] for p in pairs]
+        manys = [p[1] for p in pairs]
         results[name] = {
-            "rps": round(median(r["rps"] for r in many), 1),
-            "p50_ms_c1": median(r["p50_ms"] for r in one),
-            "p99_ms_c1": median(r["p99_ms"] for r in one),
-            "p50_ms": median(r["p50_ms"] for r in many),
-            "p99_ms": median(r["p99_ms"] for r in many),
+            "rps": round(median(r["rps"] for r in manys), 1),
+            "p50_ms_c1": median(r["p50_ms"] for r in ones),
+            "p99_ms_c1": median(r["p99_ms"] for r in ones),
+            "p50_ms": median(r["p50_ms"] for r in manys),
+            "p99_ms": median(r["p99_ms"] for r in manys),
         }
         print(f"   {name}: {results[name]}", flush=True)
     return results

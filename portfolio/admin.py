@@ -6,7 +6,7 @@ from portfolio.models import Portfolio, Trade
 class TradeInline(admin.TabularInline):
     model = Trade
     extra = 0
-    fields = ["executed_at", "asset", "side", "quantity", "price", "fee", "note"]
+    fields = ("executed_at", "asset", "side", "quantity", "price", "fee", "note")
     readonly_fields = fields  # trades change through the API, which checks oversells
 
 

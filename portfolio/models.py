@@ -12,7 +12,8 @@ from django.db.models import Q
 from assets.models import Asset
 
 # numeric(38, 18): 18 decimals hold crypto quantities down to wei, 20 digits before the point.
-MONEY = {"max_digits": 38, "decimal_places": 18}
+# Money columns: numeric(38, 18) (DESIGN.md: money is Decimal).
+MONEY_DIGITS, MONEY_DECIMALS = 38, 18
 
 
 class CostBasisMethod(models.TextChoices):
@@ -50,9 +51,13 @@ class Trade(models.Model):
     )
     asset = models.ForeignKey(Asset, on_delete=models.PROTECT, related_name="trades")
     side = models.CharField(max_length=4, choices=Side.choices)
-    quantity = models.DecimalField(**MONEY)
-    price = models.DecimalField(**MONEY)
-    fee = models.DecimalField(**MONEY, default=0)
+    quantity = models.DecimalField(
+        max_digits=MONEY_DIGITS, decimal_places=MONEY_DECIMALS
+    )
+    price = models.DecimalField(max_digits=MONEY_DIGITS, decimal_places=MONEY_DECIMALS)
+    fee = models.DecimalField(
+        max_digits=MONEY_DIGITS, decimal_places=MONEY_DECIMALS, default=0
+    )
     # Trades apply in (executed_at, id) order: same-instant trades in the order recorded.
     executed_at = models.DateTimeField()
     note = models.CharField(max_length=1000, blank=True, default="")

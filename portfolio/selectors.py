@@ -195,7 +195,7 @@ def performance_for(
         earliest = end - DURATIONS[interval] * (MAX_POINTS - 1)
         start = max(trades[0].executed_at, earliest) if trades else end
     first = floor_time(start, interval)
-    buckets = []
+    buckets: list[datetime] = []
     bucket = first
     while bucket <= end and len(buckets) <= MAX_POINTS:
         buckets.append(bucket)

@@ -7,7 +7,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from assets.models import Asset
-from portfolio.models import MONEY, Portfolio, Trade
+from portfolio.models import MONEY_DECIMALS, MONEY_DIGITS, Portfolio, Trade
 from portfolio.selectors import PERFORMANCE_INTERVALS
 from portfolio.services import allowed_currencies
 
@@ -83,9 +83,22 @@ class TradeSerializer(serializers.ModelSerializer):
         queryset=Asset.objects.all(),
         help_text="Case-insensitive in, upper case out.",
     )
-    quantity = PlainDecimalField(**MONEY, min_value=Decimal("1e-18"))
-    price = PlainDecimalField(**MONEY, min_value=Decimal("1e-18"))
-    fee = PlainDecimalField(**MONEY, min_value=Decimal(0), required=False)
+    quantity = PlainDecimalField(
+        max_digits=MONEY_DIGITS,
+        decimal_places=MONEY_DECIMALS,
+        min_value=Decimal("1e-18"),
+    )
+    price = PlainDecimalField(
+        max_digits=MONEY_DIGITS,
+        decimal_places=MONEY_DECIMALS,
+        min_value=Decimal("1e-18"),
+    )
+    fee = PlainDecimalField(
+        max_digits=MONEY_DIGITS,
+        decimal_places=MONEY_DECIMALS,
+        min_value=Decimal(0),
+        required=False,
+    )
 
     class Meta:
         model = Trade

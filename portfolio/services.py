@@ -89,7 +89,7 @@ def _check_holdings(*, portfolio: Portfolio, asset_ids: set[int]) -> None:
     )
     if oversold is None:
         return
-    held = oversold.held_after + oversold.quantity  # type: ignore[attr-defined]
+    held = oversold.held_after + oversold.quantity
     symbol = oversold.asset.symbol
     when = oversold.executed_at.strftime("%Y-%m-%dT%H:%M:%SZ")
     raise MarketPulseError(

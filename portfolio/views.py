@@ -13,6 +13,7 @@ from rest_framework.decorators import action
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.serializers import BaseSerializer
 
 from marketpulse.api.idempotency import IdempotentCreateMixin
 from portfolio import selectors, services
@@ -49,7 +50,7 @@ class PortfolioViewSet(IdempotentCreateMixin, viewsets.ModelViewSet):
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return super().create(request, *args, **kwargs)
 
-    def perform_create(self, serializer: PortfolioSerializer) -> None:
+    def perform_create(self, serializer: BaseSerializer[Portfolio]) -> None:
         data = serializer.validated_data
         serializer.instance = services.create_portfolio(
             owner=self.request.user,
@@ -58,7 +59,8 @@ class PortfolioViewSet(IdempotentCreateMixin, viewsets.ModelViewSet):
             cost_basis_method=data.get("cost_basis_method", "fifo"),
         )
 
-    def perform_update(self, serializer: PortfolioSerializer) -> None:
+    def perform_update(self, serializer: BaseSerializer[Portfolio]) -> None:
+        assert serializer.instance is not None  # an update has its object
         serializer.instance = services.update_portfolio(
             portfolio=serializer.instance, **serializer.validated_data
         )
@@ -123,12 +125,13 @@ class TradeViewSet(IdempotentCreateMixin, viewsets.ModelViewSet):
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return super().create(request, *args, **kwargs)
 
-    def perform_create(self, serializer: TradeSerializer) -> None:
+    def perform_create(self, serializer: BaseSerializer[Trade]) -> None:
         serializer.instance = services.record_trade(
             portfolio=self.portfolio(), **serializer.validated_data
         )
 
-    def perform_update(self, serializer: TradeSerializer) -> None:
+    def perform_update(self, serializer: BaseSerializer[Trade]) -> None:
+        assert serializer.instance is not None  # an update has its object
         serializer.instance = services.update_trade(
             trade=serializer.instance, **serializer.validated_data
         )

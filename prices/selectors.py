@@ -3,6 +3,7 @@
 import math
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from django.db import connection
 
@@ -102,7 +103,7 @@ def candle_page(
         where += " AND open_time >= %(start)s"
     if end is not None:
         where += " AND open_time < %(end)s"
-    params = {
+    params: dict[str, Any] = {
         "asset_id": asset_id,
         "interval": source.interval,
         "start": start,
@@ -203,7 +204,7 @@ def closes_for(
         cursor.execute(
             _CLOSES,
             {
-                "step": DURATIONS[interval],
+                "step": DURATIONS[interval],  # type: ignore[dict-item]  # psycopg adapts timedelta
                 "origin": interval_origin(interval),
                 "asset": asset_id,
                 "interval": source,

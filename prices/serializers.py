@@ -108,7 +108,7 @@ class LatestPriceSerializer(serializers.Serializer):
     price = serializers.FloatField()
     quote = serializers.CharField()
     as_of = serializers.DateTimeField()
-    source = serializers.CharField()
+    source = serializers.CharField()  # type: ignore[assignment]
     age_seconds = serializers.FloatField(help_text="Seconds between as_of and now.")
 
 

@@ -2,7 +2,7 @@
 
 import math
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from itertools import islice
@@ -10,6 +10,7 @@ from typing import Protocol, runtime_checkable
 
 import psycopg
 from django.db import DatabaseError, connection, transaction
+from django.db.backends.utils import CursorWrapper
 
 from assets.models import Asset
 from marketpulse.api import caching
@@ -217,8 +218,14 @@ def _upsert_batch(
 
 
 def _merge_stage(
-    cursor, result: Upserted, *, asset: Asset, interval: str, source: str, staged: int
-) -> None:  # type: ignore[no-untyped-def]
+    cursor: CursorWrapper,
+    result: Upserted,
+    *,
+    asset: Asset,
+    interval: str,
+    source: str,
+    staged: int,
+) -> None:
     cursor.execute(
         _UPSERT, {"asset_id": asset.pk, "interval": interval, "source": source}
     )
@@ -229,6 +236,9 @@ def _merge_stage(
     if inserted or updated:
         # Same transaction: rollups never disagree with the candles they summarise.
         if interval == Interval.M1:
+            # Rows were written, so both bounds are set.
+            assert result.first_open_time is not None
+            assert result.last_open_time is not None
             refresh_rollups(
                 asset_id=asset.pk,
                 start=result.first_open_time,
@@ -304,7 +314,7 @@ def _upsert_csv_batch(
     asset: Asset,
     interval: str,
     lines: list[str],
-    parse,  # type: ignore[no-untyped-def]
+    parse: Callable[[list[str]], tuple[list[CandleIn], int]],
     source: str,
     now: datetime,
 ) -> Upserted:

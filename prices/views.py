@@ -8,7 +8,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django.conf import settings
-from django.http import HttpResponse, StreamingHttpResponse
+from django.http import HttpResponseBase, StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiExample,
@@ -121,7 +121,7 @@ class PriceViewSet(JsonFirstMixin, viewsets.ViewSet):
         ],
     )
     @action(detail=False, url_path="latest")
-    def latest(self, request: Request) -> HttpResponse:
+    def latest(self, request: Request) -> HttpResponseBase:
         query = SymbolsQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         symbols: list[str] | None = query.validated_data.get("symbols")
@@ -145,7 +145,7 @@ class PriceViewSet(JsonFirstMixin, viewsets.ViewSet):
         examples=[OpenApiExample("BTC", value=LATEST_EXAMPLE, response_only=True)],
     )
     @action(detail=False, url_path=r"latest/(?P<symbol>[^/]+)")
-    def latest_one(self, request: Request, symbol: str) -> HttpResponse:
+    def latest_one(self, request: Request, symbol: str) -> HttpResponseBase:
         symbol = clean_symbol(symbol)
         prefetched = getattr(request._request, "redis_prefetched", None)
         price = parse_latest_price(prefetched[0]) if prefetched else None
@@ -195,7 +195,7 @@ class PriceViewSet(JsonFirstMixin, viewsets.ViewSet):
         url_path="candles",
         renderer_classes=[OrjsonRenderer, CSVRenderer],
     )
-    def candles(self, request: Request, symbol: str) -> HttpResponse:
+    def candles(self, request: Request, symbol: str) -> HttpResponseBase:
         symbol = clean_symbol(symbol)
         query = CandleQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
@@ -278,9 +278,9 @@ class CandleWindow:
         page = self._page(asset_id)
         now = datetime.now(UTC)
         interval = self.interval
-        results = []
-        gaps = []
-        previous_close = None
+        results: list[dict[str, Any]] = []
+        gaps: list[dict[str, datetime]] = []
+        previous_close: datetime | None = None
         ordered = reversed(page.rows) if self.descending else page.rows
         for open_time, o, h, low, c, v in ordered:
             close_time = next_open(open_time, interval)

@@ -5,7 +5,7 @@ import secrets
 from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, User
 from django.db.models import QuerySet
 
 from marketpulse.models import ApiKey
@@ -18,7 +18,7 @@ def hash_key(raw: str) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()
 
 
-def create_api_key(*, user: AbstractBaseUser, name: str) -> tuple[ApiKey, str]:
+def create_api_key(*, user: User, name: str) -> tuple[ApiKey, str]:
     """Returns the stored key and the raw key, which is never stored or shown again."""
     while True:
         prefix = KEY_START + secrets.token_hex(PREFIX_CHARS // 2)
@@ -59,5 +59,7 @@ def api_key_for(*, raw: str) -> ApiKey | None:
     return api_key
 
 
-def api_keys_for(*, user: AbstractBaseUser) -> QuerySet[ApiKey]:
+def api_keys_for(*, user: User | AbstractBaseUser | AnonymousUser) -> QuerySet[ApiKey]:
+    if not isinstance(user, User):
+        return ApiKey.objects.none()
     return ApiKey.objects.filter(user=user)

@@ -1,6 +1,6 @@
 """Roles: operators run syncs and manage assets and schedules; users own their data."""
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, User
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework.views import APIView
@@ -8,12 +8,12 @@ from rest_framework.views import APIView
 OPERATOR_GROUP = "operator"
 
 
-def is_operator(user: AbstractBaseUser | AnonymousUser) -> bool:
+def is_operator(user: User | AbstractBaseUser | AnonymousUser) -> bool:
     if not user.is_authenticated:
         return False
     return bool(
         getattr(user, "is_superuser", False)
-        or user.groups.filter(name=OPERATOR_GROUP).exists()  # type: ignore[union-attr]
+        or (isinstance(user, User) and user.groups.filter(name=OPERATOR_GROUP).exists())
     )
 
 

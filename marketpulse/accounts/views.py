@@ -2,11 +2,13 @@
 
 from typing import Any
 
+from django.contrib.auth.models import User
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.serializers import BaseSerializer
 from rest_framework.views import APIView
 
 from marketpulse.accounts.keys import api_keys_for, create_api_key, revoke_api_key
@@ -71,7 +73,8 @@ class ApiKeyViewSet(
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return super().create(request, *args, **kwargs)
 
-    def perform_create(self, serializer: ApiKeySerializer) -> None:
+    def perform_create(self, serializer: BaseSerializer[ApiKey]) -> None:
+        assert isinstance(self.request.user, User)  # IsAuthenticated
         api_key, raw = create_api_key(
             user=self.request.user, name=serializer.validated_data["name"]
         )

@@ -50,7 +50,7 @@ def user_for_token(token: str) -> Any:
     from rest_framework_simplejwt.tokens import AccessToken
 
     try:
-        user_id = AccessToken(token)[api_settings.USER_ID_CLAIM]
+        user_id = AccessToken(token)[api_settings.USER_ID_CLAIM]  # type: ignore[arg-type]
     except (TokenError, KeyError):
         return None
     return get_user_model().objects.filter(pk=user_id, is_active=True).first()

@@ -56,7 +56,7 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
     assert isinstance(exc, exceptions.APIException)
     if isinstance(exc, exceptions.ValidationError):
         code = "validation_error"
-        details = (
+        details: dict[str, Any] = (
             exc.detail
             if isinstance(exc.detail, dict)
             else {"non_field_errors": exc.detail}
@@ -67,8 +67,9 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
         code = codes if isinstance(codes, str) else exc.default_code
         details = {}
         message = str(exc.detail)
-    if isinstance(exc, exceptions.Throttled) and exc.wait is not None:
-        details = {"retry_after": int(exc.wait + 0.999)}
+    wait = getattr(exc, "wait", None)  # set on `Throttled`
+    if isinstance(exc, exceptions.Throttled) and wait is not None:
+        details = {"retry_after": int(wait + 0.999)}
     response.data = envelope(code, message, details)
     return response
 

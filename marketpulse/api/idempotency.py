@@ -28,7 +28,7 @@ MAX_KEY_LENGTH = 255
 def fingerprint(request: Request) -> str:
     body = orjson.dumps(request.data, option=orjson.OPT_SORT_KEYS, default=str)
     return hashlib.sha256(
-        request.method.encode() + b" " + request.path.encode() + b"\n" + body
+        (request.method or "").encode() + b" " + request.path.encode() + b"\n" + body
     ).hexdigest()
 
 
@@ -82,7 +82,7 @@ class IdempotentCreateMixin:
                     headers={REPLAYED_HEADER: "true"},
                 )
             response = super().create(request, *args, **kwargs)  # type: ignore[misc]
-            IdempotencyKey.objects.filter(user=request.user, key=key).update(
+            IdempotencyKey.objects.filter(user=request.user, key=key).update(  # type: ignore[misc]  # authenticated: a User
                 response_status=response.status_code,
                 response_body=orjson.loads(orjson.dumps(response.data, default=str)),
             )

@@ -38,14 +38,18 @@ class RequestIdMiddleware:
         self, get_response: Callable[[HttpRequest], HttpResponseBase | Awaitable]
     ) -> None:
         self.get_response = get_response
-        if iscoroutinefunction(get_response):
+        self.is_async = iscoroutinefunction(get_response)
+        if self.is_async:
             markcoroutinefunction(self)
 
-    def __call__(self, request: HttpRequest):  # type: ignore[no-untyped-def]
-        if iscoroutinefunction(self):
+    def __call__(
+        self, request: HttpRequest
+    ) -> HttpResponseBase | Awaitable[HttpResponseBase]:
+        if self.is_async:
             return self._acall(request)
         started = self._start(request)
         response = self.get_response(request)
+        assert isinstance(response, HttpResponseBase)  # the sync chain
         return self._finish(request, response, started)
 
     async def _acall(self, request: HttpRequest) -> HttpResponseBase:

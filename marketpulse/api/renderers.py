@@ -1,5 +1,6 @@
 """Fast JSON (orjson) and CSV renderers for the market-data endpoints."""
 
+from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
@@ -24,13 +25,13 @@ class OrjsonRenderer(BaseRenderer):
 
     media_type = "application/json"
     format = "json"
-    charset = None
+    charset: str | None = None
 
     def render(
         self,
         data: Any,
         accepted_media_type: str | None = None,
-        renderer_context: dict[str, Any] | None = None,
+        renderer_context: Mapping[str, Any] | None = None,
     ) -> bytes:
         return b"" if data is None else dumps(data)
 

@@ -34,6 +34,10 @@ class RateLimit:
 class RedisRateThrottle(SimpleRateThrottle):
     """Allows `num_requests` per `duration` window per client; fails open without Redis."""
 
+    # Set by SimpleRateThrottle.__init__ from the rate (the stubs do not declare them).
+    num_requests: int
+    duration: int
+
     def allow_request(self, request: Request, view: "APIView") -> bool:
         if self.rate is None:
             return True
@@ -64,10 +68,10 @@ class RedisRateThrottle(SimpleRateThrottle):
             self.num_requests, max(0, self.num_requests - count), self.reset
         )
         if extra:
-            django_request.redis_prefetched = fetched
+            django_request.redis_prefetched = fetched  # type: ignore[attr-defined]
         previous = getattr(django_request, "rate_limit", None)
         if previous is None or state.remaining < previous.remaining:
-            django_request.rate_limit = state
+            django_request.rate_limit = state  # type: ignore[attr-defined]
         return count <= self.num_requests
 
     def wait(self) -> float:

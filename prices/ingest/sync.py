@@ -11,6 +11,7 @@ import logging
 from collections import Counter
 from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, timedelta
+from functools import partial
 from typing import Any
 
 from django.conf import settings
@@ -22,6 +23,7 @@ from assets.models import Asset
 from assets.services import upsert_listings
 from prices.gaps import find_gaps, record_gaps
 from prices.ingest.providers import (
+    Fetched,
     NotSupported,
     Provider,
     ProviderError,
@@ -32,6 +34,7 @@ from prices.intervals import DURATIONS, floor_time
 from prices.latest import record_latest_prices
 from prices.models import Candle, SyncJob, SyncRun
 from prices.realtime.broadcast import publish_price
+from prices.records import CandleIn
 from prices.services import Upserted, upsert_candles
 
 logger = logging.getLogger(__name__)
@@ -223,6 +226,12 @@ def publish_all(prices: list[Any]) -> int:
     return sum(publish_price(price) is not None for price in prices)
 
 
+def _candles(
+    provider: Provider, *, asset: Asset, interval: str, start: datetime, end: datetime
+) -> Fetched[CandleIn]:
+    return provider.candles(asset=asset, interval=interval, start=start, end=end)
+
+
 def sync_candles(
     run: SyncRun, chain: list[Provider], progress: Progress | None = None
 ) -> None:
@@ -236,8 +245,8 @@ def sync_candles(
     for asset in top_assets(limit):
         try:
             provider, fetched = _first_serving(
-                run, chain,
-                lambda p, a=asset: p.candles(asset=a, interval=interval, start=start, end=end),
+                run, chain, partial(_candles, asset=asset, interval=interval,
+                                    start=start, end=end),
             )  # fmt: skip
         except AllProvidersFailed:
             outcome[asset.symbol] = "no provider"
@@ -272,9 +281,8 @@ def backfill(
     for gap in gaps:
         for chunk_start, chunk_end in _chunks(gap.start, gap.end, interval, chain):
             provider, fetched = _first_serving(
-                run, chain,
-                lambda p, s=chunk_start, e=chunk_end: p.candles(
-                    asset=asset, interval=interval, start=s, end=e),
+                run, chain, partial(_candles, asset=asset, interval=interval,
+                                    start=chunk_start, end=chunk_end),
             )  # fmt: skip
             _count_rejected(run, fetched.rejected)
             _add_upserted(run, upsert_candles(asset=asset, interval=interval,

@@ -15,10 +15,10 @@ class Command(BaseCommand):
         parser.add_argument("symbols", nargs="*", help="Only these assets.")
 
     def handle(self, *args: object, symbols: list[str], **options: object) -> None:
-        spans = Candle.objects.filter(interval="1m")
+        minutes = Candle.objects.filter(interval="1m")
         if symbols:
-            spans = spans.filter(asset__symbol__in=[s.upper() for s in symbols])
-        spans = spans.values("asset_id", "asset__symbol").annotate(
+            minutes = minutes.filter(asset__symbol__in=[s.upper() for s in symbols])
+        spans = minutes.values("asset_id", "asset__symbol").annotate(
             first=Min("open_time"), last=Max("open_time")
         )
         for span in spans:

@@ -68,7 +68,7 @@ class StreamConsumer(AsyncWebsocketConsumer):
     # No channel-layer inbox per connection: live messages come through the process hub.
     # (Channels' dispatch of layer messages, a database-connection check through a thread
     # hop per message per consumer, was half the server CPU at 1000 clients.)
-    channel_layer_alias = None  # type: ignore[assignment]
+    channel_layer_alias = None
 
     async def websocket_connect(self, message: dict[str, Any]) -> None:
         self.outbox: asyncio.Queue[Outgoing] = asyncio.Queue(

@@ -122,7 +122,7 @@ class ReplayConsumer(StreamConsumer):
 
     async def _stream(self) -> None:
         # The next page is read while this one is sent: a page's query never stalls it.
-        pending: asyncio.Task[list[Any]] | None = self.first_page or self._fetch(
+        pending: asyncio.Task[list[Any]] = self.first_page or self._fetch(
             self.position, inclusive=True
         )
         self.first_page = None
