@@ -8,3 +8,6 @@ class IngestConfig(AppConfig):
     name = "prices.ingest"
     label = "prices_ingest"
     verbose_name = "Price ingest"
+
+    def ready(self) -> None:
+        from prices.ingest import checks  # noqa: F401  (registers the settings checks)

@@ -1,0 +1,116 @@
+"""System checks for settings limited to a known set or range: a bad value stops
+`manage.py check` (and so every start: `runserver`, `migrate`, the test run, bin/serve)
+with the variable's name, instead of failing at first use hours later.
+
+Each app checks its own settings (the ingest ones are in `prices/ingest/checks.py`);
+these are the project's.
+"""
+
+import re
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from django.conf import settings
+from django.core.checks import CheckMessage, Error, register
+
+RATE = re.compile(r"^\d+/(s|sec|second|m|min|minute|h|hour|d|day)$")
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+CURRENCY = re.compile(r"^[A-Z]{3,5}$")
+
+
+def at_least(minimum: float) -> Callable[[Any], str | None]:
+    def check(value: Any) -> str | None:
+        ok = isinstance(value, int | float) and not isinstance(value, bool)
+        return None if ok and value >= minimum else f"must be a number >= {minimum}"
+
+    return check
+
+
+def between(low: float, high: float) -> Callable[[Any], str | None]:
+    def check(value: Any) -> str | None:
+        ok = isinstance(value, int | float) and not isinstance(value, bool)
+        return None if ok and low <= value <= high else f"must be in [{low}, {high}]"
+
+    return check
+
+
+def one_of(choices: Sequence[str]) -> Callable[[Any], str | None]:
+    def check(value: Any) -> str | None:
+        return None if value in choices else f"must be one of {', '.join(choices)}"
+
+    return check
+
+
+def matches(pattern: re.Pattern[str], example: str) -> Callable[[Any], str | None]:
+    def check(value: Any) -> str | None:
+        ok = isinstance(value, str) and pattern.match(value)
+        return None if ok else f"must look like {example!r}"
+
+    return check
+
+
+def check_values(
+    rules: Sequence[tuple[str, Any, Callable[[Any], str | None]]], *, prefix: str
+) -> list[CheckMessage]:
+    """One error per (environment variable, value, rule) that the value breaks."""
+    errors: list[CheckMessage] = []
+    for index, (variable, value, rule) in enumerate(rules, start=1):
+        if problem := rule(value):
+            errors.append(
+                Error(
+                    f"{variable}={value!r}: {problem}.",
+                    hint=f"Fix {variable} in the environment (see .env.example).",
+                    id=f"{prefix}.E{index:03d}",
+                )
+            )
+    return errors
+
+
+def _rules() -> list[tuple[str, Any, Callable[[Any], str | None]]]:
+    rates = settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]
+    rate = matches(RATE, "600/min")
+    return [
+        ("THROTTLE_RATE_ANON", rates["anon"], rate),
+        ("THROTTLE_RATE_USER", rates["user"], rate),
+        ("THROTTLE_RATE_LOGIN", rates["login"], rate),
+        ("NUM_PROXIES", settings.REST_FRAMEWORK["NUM_PROXIES"], between(0, 10)),
+        ("API_CACHE_TTL", settings.API_CACHE_TTL, between(0, 86_400)),
+        ("HTTP_THREADS", settings.HTTP_THREADS, between(1, 256)),
+        ("LOG_LEVEL", settings.LOG_LEVEL, one_of(LOG_LEVELS)),
+        ("QUOTE_CURRENCY", settings.QUOTE_CURRENCY, matches(CURRENCY, "USD")),
+        ("WS_MAX_CONNECTIONS_PER_IP", settings.WS_MAX_CONNECTIONS_PER_IP, at_least(1)),
+        (
+            "WS_CONNECTION_LEASE_SECONDS",
+            settings.WS_CONNECTION_LEASE_SECONDS,
+            at_least(3),
+        ),
+        ("WS_MAX_SUBSCRIPTIONS", settings.WS_MAX_SUBSCRIPTIONS, at_least(1)),
+        ("WS_MAX_MESSAGE_CHARS", settings.WS_MAX_MESSAGE_CHARS, between(64, 1_048_576)),
+        ("WS_SEND_QUEUE", settings.WS_SEND_QUEUE, at_least(1)),
+        ("WS_REPLAY_MAX_SPEED", settings.WS_REPLAY_MAX_SPEED, between(0.001, 1e7)),
+        (
+            "WS_REPLAY_DEFAULT_SPEED",
+            settings.WS_REPLAY_DEFAULT_SPEED,
+            between(0.001, settings.WS_REPLAY_MAX_SPEED),
+        ),
+        ("WS_REPLAY_PAGE", settings.WS_REPLAY_PAGE, between(1, 100_000)),
+        ("CELERY_TASK_TIME_LIMIT", settings.CELERY_TASK_TIME_LIMIT, at_least(1)),
+        ("DB_CONN_MAX_AGE", settings.DATABASES["default"]["CONN_MAX_AGE"], at_least(0)),
+        (
+            "JWT_ACCESS_MINUTES",
+            settings.SIMPLE_JWT["ACCESS_TOKEN_LIFETIME"].total_seconds() / 60,
+            between(1, 24 * 60),
+        ),
+        (
+            "JWT_REFRESH_DAYS",
+            settings.SIMPLE_JWT["REFRESH_TOKEN_LIFETIME"].days,
+            between(1, 365),
+        ),
+        ("API_KEY_TOUCH_SECONDS", settings.API_KEY_TOUCH_SECONDS, at_least(0)),
+        ("IDEMPOTENCY_TTL_HOURS", settings.IDEMPOTENCY_TTL_HOURS, at_least(1)),
+    ]
+
+
+@register("settings")
+def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    return check_values(_rules(), prefix="marketpulse")
