@@ -17,6 +17,11 @@ def asset_list() -> QuerySet[Asset]:
     return Asset.objects.order_by(F("rank").asc(nulls_last=True), "symbol")
 
 
+def tracked_by_rank(*, limit: int) -> list[Asset]:
+    """The first `limit` tracked assets by rank (unranked last): what syncs fetch."""
+    return list(asset_list().filter(is_tracked=True)[:limit])
+
+
 def asset_by_symbol(*, symbol: str) -> Asset | None:
     return Asset.objects.filter(symbol=symbol.upper()).first()
 

@@ -8,6 +8,7 @@ these are the project's.
 
 import re
 from collections.abc import Callable, Sequence
+from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
@@ -68,6 +69,8 @@ def check_values(
 
 def _rules() -> list[tuple[str, Any, Callable[[Any], str | None]]]:
     rates = settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]
+    access: timedelta = settings.SIMPLE_JWT["ACCESS_TOKEN_LIFETIME"]
+    refresh: timedelta = settings.SIMPLE_JWT["REFRESH_TOKEN_LIFETIME"]
     rate = matches(RATE, "600/min")
     return [
         ("THROTTLE_RATE_ANON", rates["anon"], rate),
@@ -98,12 +101,12 @@ def _rules() -> list[tuple[str, Any, Callable[[Any], str | None]]]:
         ("DB_CONN_MAX_AGE", settings.DATABASES["default"]["CONN_MAX_AGE"], at_least(0)),
         (
             "JWT_ACCESS_MINUTES",
-            settings.SIMPLE_JWT["ACCESS_TOKEN_LIFETIME"].total_seconds() / 60,
+            access.total_seconds() / 60,
             between(1, 24 * 60),
         ),
         (
             "JWT_REFRESH_DAYS",
-            settings.SIMPLE_JWT["REFRESH_TOKEN_LIFETIME"].days,
+            refresh.days,
             between(1, 365),
         ),
         ("API_KEY_TOUCH_SECONDS", settings.API_KEY_TOUCH_SECONDS, at_least(0)),

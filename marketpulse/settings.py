@@ -8,6 +8,7 @@ starts embedded servers and writes their URLs to `var/embedded.env`, read below,
 
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlparse
 
 import environ
@@ -263,7 +264,7 @@ SPECTACULAR_SETTINGS = {
 # Access tokens for API clients (`POST /api/v1/auth/token/`), signed with SECRET_KEY.
 # Refresh tokens are not rotated: logging out is letting them expire (or a password change
 # for API keys, which are revoked individually).
-SIMPLE_JWT = {
+SIMPLE_JWT: dict[str, Any] = {
     "ACCESS_TOKEN_LIFETIME": timedelta(
         minutes=env.int("JWT_ACCESS_MINUTES", default=15)
     ),

@@ -1,15 +1,14 @@
 """Reads: a user's portfolios and trades, and the figures computed from the trades."""
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from decimal import Decimal, localcontext
-from typing import Any
+from typing import Any, TypedDict
 
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 
 from assets.models import Asset
-from marketpulse.errors import MarketPulseError
 from portfolio.ledger import (
     PRECISION,
     ZERO,
@@ -19,10 +18,8 @@ from portfolio.ledger import (
     replay,
     unit_price,
 )
-from portfolio.models import Portfolio, Side, Trade
-from prices.intervals import DURATIONS, Interval, floor_time, next_open
-from prices.latest import LatestPrice, iso_z, latest_prices
-from prices.selectors import closes_for
+from portfolio.models import Portfolio, Trade
+from prices.latest import LatestPrice, latest_prices
 
 
 def portfolios_for(*, user: Any) -> QuerySet[Portfolio]:
@@ -85,13 +82,47 @@ def _valued(portfolio: Portfolio) -> list[Valued]:
     return rows
 
 
-def positions_for(*, portfolio: Portfolio) -> list[dict[str, Any]]:
+class Position(TypedDict):
+    symbol: str
+    quantity: Decimal
+    cost_basis: Decimal
+    average_cost: Decimal | None
+    price: Decimal | None
+    price_as_of: str | None
+    price_source: str | None
+    market_value: Decimal | None
+    unrealized_pnl: Decimal | None
+    unrealized_pnl_pct: Decimal | None
+    allocation_pct: Decimal | None
+    realized_pnl: Decimal
+
+
+class AssetPnl(TypedDict):
+    symbol: str
+    quantity: Decimal
+    realized: Decimal
+    unrealized: Decimal | None
+    fees: Decimal
+
+
+class Pnl(TypedDict):
+    method: str
+    currency: str
+    realized: Decimal
+    unrealized: Decimal
+    fees: Decimal
+    total: Decimal
+    unpriced: list[str]
+    by_asset: list[AssetPnl]
+
+
+def positions_for(*, portfolio: Portfolio) -> list[Position]:
     """Open positions at the latest prices. A position without a known price has null
     market figures (and takes no share of the allocation)."""
     rows = [v for v in _valued(portfolio) if v.holding.quantity > 0]
     with localcontext(prec=PRECISION):
         total = sum((v.market_value for v in rows if v.market_value is not None), ZERO)
-        out = []
+        out: list[Position] = []
         for v in rows:
             h = v.holding
             avg = h.average_cost
@@ -122,11 +153,11 @@ def positions_for(*, portfolio: Portfolio) -> list[dict[str, Any]]:
     return out
 
 
-def _opt(fn: Any, value: Decimal | None) -> Decimal | None:
+def _opt(fn: Callable[[Decimal], Decimal], value: Decimal | None) -> Decimal | None:
     return None if value is None else fn(value)
 
 
-def pnl_for(*, portfolio: Portfolio) -> dict[str, Any]:
+def pnl_for(*, portfolio: Portfolio) -> Pnl:
     """Realized (by the portfolio's method), unrealized (priced positions only; the
     others are listed in `unpriced`), all fees paid, and their total."""
     rows = _valued(portfolio)
@@ -157,148 +188,3 @@ def pnl_for(*, portfolio: Portfolio) -> dict[str, Any]:
                 for v in rows
             ],
         }
-
-
-# --- Performance over time -------------------------------------------------------------
-
-PERFORMANCE_INTERVALS = [Interval.H1, Interval.H4, Interval.D1, Interval.W1]
-MAX_POINTS = 1000
-
-
-def _closes(
-    asset: Asset, interval: str, first: datetime, end: datetime
-) -> tuple[dict[datetime, Decimal], Decimal | None, dict[str, Any]]:
-    """Close of each bucket from `first` to `end`, the last close before `first`, and
-    what was used, as money."""
-    found = closes_for(asset_id=asset.pk, interval=interval, start=first, end=end)
-    used: dict[str, Any] = {"symbol": asset.symbol, "candle_interval": found.interval}
-    closes = {bucket: Decimal(repr(close)) for bucket, close in found.closes.items()}
-    before = Decimal(repr(found.before)) if found.before is not None else None
-    return closes, before, used
-
-
-def performance_for(
-    *, portfolio: Portfolio, interval: str, start: datetime | None, end: datetime | None
-) -> dict[str, Any]:
-    """Value at each bucket close from stored candles, and the time-weighted return.
-
-    Each bucket's return is (value + cash out) / (previous value + cash in) - 1: buys count
-    as money put in at the bucket's start, sells as money taken out at its end, so trading
-    itself is not performance. A bucket with no candle for a held asset carries the last
-    close forward (listed in `prices[].gaps`); with no earlier close at all, its value is
-    null and it is left out of the return.
-    """
-    trades = ledger_rows(portfolio=portfolio)
-    end = end or datetime.now(UTC)
-    if start is None:
-        # Since the first trade, but no further back than the most points allowed.
-        earliest = end - DURATIONS[interval] * (MAX_POINTS - 1)
-        start = max(trades[0].executed_at, earliest) if trades else end
-    first = floor_time(start, interval)
-    buckets: list[datetime] = []
-    bucket = first
-    while bucket <= end and len(buckets) <= MAX_POINTS:
-        buckets.append(bucket)
-        bucket = next_open(bucket, interval)
-    result: dict[str, Any] = {
-        "interval": interval,
-        "start": iso_z(first),
-        "end": iso_z(end),
-        "currency": portfolio.base_currency,
-        "time_weighted_return_pct": None,
-        "points": [],
-        "prices": [],
-    }
-    if len(buckets) > MAX_POINTS:
-        raise MarketPulseError(
-            code="validation_error",
-            message=f"At most {MAX_POINTS} points: narrow the range or widen the interval.",
-            details={"start": [f"More than {MAX_POINTS} {interval} points to end."]},
-        )
-    if not buckets:
-        return result
-    stop = next_open(buckets[-1], interval)
-    assets = Asset.objects.in_bulk({t.asset_id for t in trades})
-    closes: dict[int, dict[datetime, Decimal]] = {}
-    last: dict[int, Decimal | None] = {}
-    for asset_id, asset in sorted(assets.items(), key=lambda i: i[1].symbol):
-        closes[asset_id], last[asset_id], used = _closes(asset, interval, first, stop)
-        used["gaps"] = []
-        result["prices"].append(used)
-    used_by_id = dict(
-        zip(
-            sorted(assets, key=lambda i: assets[i].symbol),
-            result["prices"],
-            strict=True,
-        )
-    )
-
-    quantities: dict[int, Decimal] = {}
-    index = 0
-    with localcontext(prec=PRECISION):
-        # Holdings and value just before the first bucket.
-        while index < len(trades) and trades[index].executed_at < first:
-            t = trades[index]
-            sign = 1 if t.side == Side.BUY else -1
-            quantities[t.asset_id] = (
-                quantities.get(t.asset_id, ZERO) + sign * t.quantity
-            )
-            index += 1
-        previous = _value(quantities, last)
-        growth = Decimal(1)
-        measured = False
-        for bucket in buckets:
-            close = next_open(bucket, interval)
-            cash_in = cash_out = ZERO
-            while index < len(trades) and trades[index].executed_at < close:
-                t = trades[index]
-                gross = t.quantity * t.price
-                if t.side == Side.BUY:
-                    cash_in += gross + t.fee
-                    quantities[t.asset_id] = (
-                        quantities.get(t.asset_id, ZERO) + t.quantity
-                    )
-                else:
-                    cash_out += gross - t.fee
-                    quantities[t.asset_id] -= t.quantity
-                index += 1
-            for asset_id in quantities:
-                price = closes[asset_id].get(bucket)
-                if price is not None:
-                    last[asset_id] = price
-                elif quantities[asset_id] > 0:
-                    used_by_id[asset_id]["gaps"].append(iso_z(bucket))
-            value = _value(quantities, last)
-            period = None
-            if value is not None and previous is not None:
-                invested = previous + cash_in
-                if invested > 0:
-                    period = (value + cash_out) / invested - 1
-                    growth *= 1 + period
-                    measured = True
-            result["points"].append(
-                {
-                    "time": iso_z(close),
-                    "value": _opt(money, value),
-                    "net_flow": money(cash_in - cash_out),
-                    "return_pct": _opt(lambda r: pct(r, Decimal(1)), period),
-                }
-            )
-            previous = value
-        if measured:
-            result["time_weighted_return_pct"] = pct(growth - 1, Decimal(1))
-    return result
-
-
-def _value(
-    quantities: dict[int, Decimal], prices: dict[int, Decimal | None]
-) -> Decimal | None:
-    total = ZERO
-    for asset_id, quantity in quantities.items():
-        if quantity == 0:
-            continue
-        price = prices.get(asset_id)
-        if price is None:
-            return None
-        total += quantity * price
-    return total

@@ -8,7 +8,7 @@ from rest_framework import serializers
 
 from assets.models import Asset
 from portfolio.models import MONEY_DECIMALS, MONEY_DIGITS, Portfolio, Trade
-from portfolio.selectors import PERFORMANCE_INTERVALS
+from portfolio.performance import PERFORMANCE_INTERVALS
 from portfolio.services import allowed_currencies
 
 

@@ -18,6 +18,7 @@ from rest_framework.serializers import BaseSerializer
 from marketpulse.api.idempotency import IdempotentCreateMixin
 from portfolio import selectors, services
 from portfolio.models import Portfolio, Trade
+from portfolio.performance import performance_for
 from portfolio.serializers import (
     PerformanceQuerySerializer,
     PerformanceSerializer,
@@ -94,7 +95,7 @@ class PortfolioViewSet(IdempotentCreateMixin, viewsets.ModelViewSet):
         portfolio = self.get_object()
         query = PerformanceQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
-        result = selectors.performance_for(
+        result = performance_for(
             portfolio=portfolio,
             interval=query.validated_data["interval"],
             start=query.validated_data.get("start"),

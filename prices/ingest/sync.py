@@ -16,10 +16,10 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import F
 
 from analytics.report import record_market_report
 from assets.models import Asset
+from assets.selectors import tracked_by_rank
 from assets.services import upsert_listings
 from prices.gaps import find_gaps, record_gaps
 from prices.ingest.providers import (
@@ -172,14 +172,6 @@ def _add_upserted(run: SyncRun, result: Upserted) -> None:
     _count_rejected(run, result.reasons)
 
 
-def top_assets(limit: int) -> list[Asset]:
-    return list(
-        Asset.objects.tracked().order_by(F("rank").asc(nulls_last=True), "symbol")[
-            :limit
-        ]
-    )
-
-
 # --- Jobs ---------------------------------------------------------------------------
 
 
@@ -193,7 +185,7 @@ def sync_prices(
         try:
             return "listings", provider.listings(limit=limit)
         except NotSupported:
-            return "prices", provider.latest_prices(assets=top_assets(limit))
+            return "prices", provider.latest_prices(assets=tracked_by_rank(limit=limit))
 
     provider, (kind, fetched) = _first_serving(run, chain, fetch)
     _count_rejected(run, fetched.rejected)
@@ -242,7 +234,7 @@ def sync_candles(
     end = datetime.now(UTC)
     start = floor_time(end - timedelta(hours=hours), interval)
     outcome: dict[str, str] = {}
-    for asset in top_assets(limit):
+    for asset in tracked_by_rank(limit=limit):
         try:
             provider, fetched = _first_serving(
                 run, chain, partial(_candles, asset=asset, interval=interval,

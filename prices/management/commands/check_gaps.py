@@ -21,8 +21,8 @@ def moment(text: str) -> datetime:
 class Command(BaseCommand):
     help = (
         "Find missing candles per asset and interval (default: between the first and "
+        "last stored candle) and record them for the admin."
     )
-    "last stored candle) and record them for the admin."
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(

@@ -63,8 +63,15 @@ async def test_closing_the_socket_stops_its_replay_at_once(eth):
     )
     socket = WebsocketCommunicator(application, "/ws/replay/?symbol=ETH&interval=1h")
     assert await socket.connect()
-    assert (await socket.receive_json_from())["total"] == 1000
-    assert (await socket.receive_json_from())["seq"] == 0
+    starting = await socket.receive_json_from()
+    # The total is null when counting took over 50 ms (a loaded machine); a `counted`
+    # status then follows, possibly after the first candle.
+    assert starting["total"] in (1000, None)
+    first = await socket.receive_json_from()
+    if first.get("status") == "counted":
+        assert first["total"] == 1000
+        first = await socket.receive_json_from()
+    assert first["seq"] == 0
     assert len(replay_tasks()) == 1
     await socket.disconnect()
     await asyncio.sleep(0)
