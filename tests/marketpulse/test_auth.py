@@ -10,7 +10,7 @@ from rest_framework.test import APIClient
 from marketpulse.accounts.keys import hash_key
 from marketpulse.accounts.permissions import is_operator
 from marketpulse.models import ApiKey
-from tests.conftest import PASSWORD
+from tests.factories import PASSWORD
 
 pytestmark = pytest.mark.django_db
 

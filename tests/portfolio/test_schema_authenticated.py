@@ -21,7 +21,7 @@ from schemathesis.specs.openapi.checks import (
 
 from assets.models import Asset
 from prices.latest import record_latest_prices
-from tests.conftest import PASSWORD
+from tests.factories import PASSWORD
 
 pytestmark = pytest.mark.slow
 

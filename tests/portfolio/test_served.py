@@ -5,7 +5,7 @@ import httpx
 import pytest
 
 from assets.models import Asset
-from tests.conftest import PASSWORD
+from tests.factories import PASSWORD
 
 pytestmark = pytest.mark.slow
 
