@@ -3,19 +3,19 @@
 import re
 
 import pytest
-from django.contrib.auth import get_user_model
 from rest_framework.test import APIRequestFactory
 
 from marketpulse.accounts.authentication import ApiKeyAuthentication
 from marketpulse.accounts.keys import create_api_key, hash_key
 from marketpulse.models import ApiKey
+from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def admin_client(client):  # type: ignore[no-untyped-def]
-    root = get_user_model().objects.create_superuser("root", "root@example.com", "pw")
+    root = UserFactory(username="root", superuser=True)
     client.force_login(root)
     return client
 
