@@ -9,6 +9,7 @@ from rest_framework.test import APIClient
 
 from assets.models import Asset
 from tests import servers
+from tests.factories import AssetFactory, OperatorFactory, UserFactory
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
@@ -33,16 +34,12 @@ def api_client() -> APIClient:
 
 @pytest.fixture
 def btc(db) -> Asset:  # type: ignore[no-untyped-def]
-    return Asset.objects.create(
-        symbol="BTC", name="Bitcoin", coingecko_id="bitcoin", rank=1
-    )
+    return AssetFactory(symbol="BTC", name="Bitcoin", coingecko_id="bitcoin", rank=1)
 
 
 @pytest.fixture
 def eth(db) -> Asset:  # type: ignore[no-untyped-def]
-    return Asset.objects.create(
-        symbol="ETH", name="Ethereum", coingecko_id="ethereum", rank=2
-    )
+    return AssetFactory(symbol="ETH", name="Ethereum", coingecko_id="ethereum", rank=2)
 
 
 @pytest.fixture
@@ -59,45 +56,27 @@ def live_asgi(server_env: dict[str, str]) -> Iterator[str]:
 
 
 # --- Personas (issue 6): alice owns, bob is another user, charlie an outsider, and an
-# operator. Each has the password PASSWORD.
-PASSWORD = "correct horse battery staple"
-
-
-def _user(username: str, **extra):  # type: ignore[no-untyped-def]
-    from django.contrib.auth import get_user_model
-
-    return get_user_model().objects.create_user(
-        username=username,
-        email=f"{username}@example.com",
-        password=PASSWORD,
-        **extra,
-    )
+# operator. Each has the password tests.factories.PASSWORD.
 
 
 @pytest.fixture
 def alice(db):  # type: ignore[no-untyped-def]
-    return _user("alice")
+    return UserFactory(username="alice")
 
 
 @pytest.fixture
 def bob(db):  # type: ignore[no-untyped-def]
-    return _user("bob")
+    return UserFactory(username="bob")
 
 
 @pytest.fixture
 def charlie(db):  # type: ignore[no-untyped-def]
-    return _user("charlie")
+    return UserFactory(username="charlie")
 
 
 @pytest.fixture
 def operator(db):  # type: ignore[no-untyped-def]
-    from django.contrib.auth.models import Group
-
-    from marketpulse.accounts.permissions import OPERATOR_GROUP
-
-    user = _user("operator")
-    user.groups.add(Group.objects.get_or_create(name=OPERATOR_GROUP)[0])
-    return user
+    return OperatorFactory(username="operator")
 
 
 @pytest.fixture

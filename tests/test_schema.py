@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 from django.core.management import call_command
 
-from assets.models import Asset
 from prices.latest import record_latest_prices
 from tests import servers
+from tests.factories import AssetFactory
 from tests.prices.history import load_demo
 
 BIN = servers.BIN
@@ -33,8 +33,8 @@ def test_the_schema_validates_without_warnings(tmp_path: Path, db):
 
 @pytest.mark.slow
 def test_generated_requests_against_the_running_app_find_no_error(server_env, tmp_path):
-    btc = Asset.objects.create(symbol="BTC", name="Bitcoin", rank=1, market_cap=1e12)
-    eth = Asset.objects.create(symbol="ETH", name="Ethereum", rank=2)
+    btc = AssetFactory(symbol="BTC", name="Bitcoin", rank=1, market_cap=1e12)
+    eth = AssetFactory(symbol="ETH", name="Ethereum", rank=2)
     load_demo(btc, "binance_2018-06_BTC-USDT_1m.csv.gz", "coinbase_BTC-USD_1d.csv.gz")
     load_demo(eth, "binance_2018-06_ETH-USDT_1h.csv.gz")
     record_latest_prices([(btc, 64000.0, datetime.now(UTC), "binance")])

@@ -7,6 +7,7 @@ import pytest
 from assets.models import Asset
 from assets.services import upsert_listings
 from prices.ingest.providers import ListingIn
+from tests.factories import AssetFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -35,7 +36,7 @@ def test_new_coins_are_created_and_known_ones_updated_without_touching_prices(bt
 
 
 def test_a_second_coin_with_a_taken_symbol_is_refused_not_merged(db):
-    Asset.objects.create(symbol="LUNA", name="Terra", coingecko_id="terra-luna-2")
+    AssetFactory(symbol="LUNA", name="Terra", coingecko_id="terra-luna-2")
     pairs, created, rejected = upsert_listings(
         listings=[listing("LUNA", name="Terra Classic", coingecko_id="terra-luna")]
     )
@@ -44,7 +45,7 @@ def test_a_second_coin_with_a_taken_symbol_is_refused_not_merged(db):
 
 
 def test_a_symbol_match_adopts_the_providers_id_and_repeats_are_dropped(db):
-    Asset.objects.create(symbol="ETH", name="Ethereum")
+    AssetFactory(symbol="ETH", name="Ethereum")
     pairs, created, rejected = upsert_listings(
         listings=[
             listing("ETH", coinmarketcap_id=1027),

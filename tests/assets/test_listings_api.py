@@ -8,6 +8,7 @@ from assets.filters import AssetFilter
 from assets.models import Asset
 from assets.selectors import asset_list
 from prices.latest import record_latest_prices
+from tests.factories import AssetFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -25,7 +26,7 @@ def market(db) -> dict[str, Asset]:  # type: ignore[no-untyped-def]
         ("NEWC", "New Coin", "crypto", None, None, None, None, None, True),
     ]
     return {
-        r[0]: Asset.objects.create(
+        r[0]: AssetFactory(
             symbol=r[0], name=r[1], asset_class=r[2], rank=r[3], price=r[4],
             market_cap=r[5], volume_24h=r[6], change_24h=r[7], is_tracked=r[8],
         )

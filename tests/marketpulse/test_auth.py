@@ -10,7 +10,7 @@ from rest_framework.test import APIClient
 from marketpulse.accounts.keys import hash_key
 from marketpulse.accounts.permissions import is_operator
 from marketpulse.models import ApiKey
-from tests.conftest import PASSWORD
+from tests.factories import PASSWORD, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -192,9 +192,7 @@ def test_the_operator_group_exists_after_migrating():
 
 
 def test_operators_are_the_operator_group_and_superusers(alice, operator, db):
-    from django.contrib.auth import get_user_model
-
-    root = get_user_model().objects.create_superuser("root", "r@example.com", "x")
+    root = UserFactory(username="root", superuser=True)
     assert [is_operator(u) for u in (alice, operator, root)] == [False, True, True]
 
 

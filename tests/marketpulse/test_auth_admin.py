@@ -3,19 +3,19 @@
 import re
 
 import pytest
-from django.contrib.auth import get_user_model
 from rest_framework.test import APIRequestFactory
 
 from marketpulse.accounts.authentication import ApiKeyAuthentication
 from marketpulse.accounts.keys import create_api_key, hash_key
 from marketpulse.models import ApiKey
+from tests.factories import ApiKeyFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def admin_client(client):  # type: ignore[no-untyped-def]
-    root = get_user_model().objects.create_superuser("root", "root@example.com", "pw")
+    root = UserFactory(username="root", superuser=True)
     client.force_login(root)
     return client
 
@@ -41,7 +41,7 @@ def test_a_key_created_in_the_admin_is_shown_once_and_works(admin_client, alice)
 
 
 def test_the_admin_revoke_action_revokes(admin_client, alice):
-    api_key, _ = create_api_key(user=alice, name="k")
+    api_key = ApiKeyFactory(user=alice)
     admin_client.post(
         "/admin/marketpulse/apikey/",
         {"action": "revoke", "_selected_action": [api_key.pk]},

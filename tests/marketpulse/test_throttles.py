@@ -1,9 +1,10 @@
 """Rate limits: counted in Redis, announced in headers, 429 in the envelope when exceeded."""
 
 import pytest
-from django.contrib.auth.models import User
 from django_redis import get_redis_connection
 from rest_framework.throttling import SimpleRateThrottle
+
+from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -58,7 +59,7 @@ def test_a_forged_forwarded_for_header_does_not_escape_the_limit(
 def test_a_signed_in_user_has_a_limit_of_their_own(api_client, three_per_minute):
     for _ in range(3):
         api_client.get(URL)
-    api_client.force_authenticate(User.objects.create_user("alice"))
+    api_client.force_authenticate(UserFactory(username="alice"))
     response = api_client.get(URL)
     assert response.status_code == 200
     assert response["X-RateLimit-Limit"] == "5"

@@ -12,6 +12,7 @@ from rest_framework.test import APIClient
 from marketpulse.errors import MarketPulseError
 from portfolio import services
 from portfolio.models import Portfolio, Trade
+from tests.factories import PortfolioFactory, TradeFactory
 from tests.portfolio.helpers import trade
 
 pytestmark = pytest.mark.slow
@@ -43,17 +44,10 @@ def run_together(count: int, work):  # type: ignore[no-untyped-def]
 
 def test_concurrent_sells_cannot_oversell_together(transactional_db, alice, btc):
     for round_ in range(5):
-        portfolio = Portfolio.objects.create(
-            owner=alice, name=f"race {round_}", base_currency="USD"
-        )
-        services.record_trade(
-            portfolio=portfolio,
-            asset=btc,
-            side="buy",
-            quantity=Decimal(1),
-            price=Decimal(100),
-            executed_at=AT,
-        )
+        portfolio = PortfolioFactory(owner=alice, name=f"race {round_}")
+        # The one buy is setup, stored as is; the concurrent sells are what is tested.
+        TradeFactory(portfolio=portfolio, asset=btc, side="buy", quantity=Decimal(1),
+                     price=Decimal(100), executed_at=AT)  # fmt: skip
 
         def sell(portfolio_id: int = portfolio.pk) -> str:
             try:
@@ -78,7 +72,7 @@ def test_concurrent_sells_cannot_oversell_together(transactional_db, alice, btc)
 def test_concurrent_retries_with_one_idempotency_key_make_one_trade(
     transactional_db, alice, btc
 ):
-    portfolio = Portfolio.objects.create(owner=alice, name="p", base_currency="USD")
+    portfolio = PortfolioFactory(owner=alice, name="p")
     url = f"/api/v1/portfolios/{portfolio.pk}/trades/"
 
     def post():  # type: ignore[no-untyped-def]

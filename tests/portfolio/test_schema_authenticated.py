@@ -19,9 +19,8 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from assets.models import Asset
 from prices.latest import record_latest_prices
-from tests.conftest import PASSWORD
+from tests.factories import PASSWORD, AssetFactory
 
 pytestmark = pytest.mark.slow
 
@@ -35,7 +34,7 @@ CHECKS = [
 
 
 def test_the_schema_holds_for_signed_in_requests(live_asgi, alice):
-    btc = Asset.objects.create(symbol="BTC", name="Bitcoin")
+    btc = AssetFactory(symbol="BTC", name="Bitcoin")
     record_latest_prices([(btc, 50000.0, datetime.now(UTC), "test")])
     with httpx.Client(base_url=live_asgi, timeout=10) as client:
         token = client.post(

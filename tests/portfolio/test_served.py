@@ -4,14 +4,13 @@ idempotent trade, revocation."""
 import httpx
 import pytest
 
-from assets.models import Asset
-from tests.conftest import PASSWORD
+from tests.factories import PASSWORD, AssetFactory
 
 pytestmark = pytest.mark.slow
 
 
 def test_a_program_trades_with_an_api_key_until_it_is_revoked(live_asgi, alice):
-    Asset.objects.create(symbol="BTC", name="Bitcoin")
+    AssetFactory(symbol="BTC", name="Bitcoin")
     with httpx.Client(base_url=live_asgi, timeout=10) as http:
         pair = http.post(
             "/api/v1/auth/token/", json={"username": "alice", "password": PASSWORD}

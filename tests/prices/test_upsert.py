@@ -10,6 +10,7 @@ from django.db import IntegrityError, transaction
 from prices.importing import import_candle_file
 from prices.models import Candle
 from prices.services import CandleIn, upsert_candles
+from tests.factories import CandleFactory
 from tests.prices.demo import DEMO_DIR
 
 pytestmark = pytest.mark.django_db
@@ -110,16 +111,7 @@ def test_alignment_follows_the_interval(btc):
 
 def test_the_database_refuses_broken_candles_even_past_the_service(btc):
     with pytest.raises(IntegrityError), transaction.atomic():
-        Candle.objects.create(
-            asset=btc,
-            interval="1m",
-            open_time=T0,
-            open=1,
-            high=0.5,
-            low=0.4,
-            close=1,
-            volume=1,
-        )
+        CandleFactory(asset=btc, open_time=T0, open=1, high=0.5, low=0.4, close=1)
 
 
 def test_batches_commit_separately_and_add_up(btc):

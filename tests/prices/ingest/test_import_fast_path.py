@@ -10,6 +10,7 @@ from assets.models import Asset
 from prices import services
 from prices.importing import CandleCsvFile, import_candle_file
 from prices.models import Candle
+from tests.factories import AssetFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -63,9 +64,7 @@ def stored(asset: Asset) -> list[tuple]:
 
 @pytest.fixture
 def pair(db):  # type: ignore[no-untyped-def]
-    return Asset.objects.create(symbol="FAST", name="f"), Asset.objects.create(
-        symbol="SLOW", name="s"
-    )
+    return AssetFactory(symbol="FAST", name="f"), AssetFactory(symbol="SLOW", name="s")
 
 
 @pytest.fixture

@@ -21,6 +21,7 @@ from prices.latest import latest_prices
 from prices.models import Candle, CandleGap, SyncRun
 from prices.realtime.broadcast import channel_prefix, price_group
 from prices.services import CandleIn, upsert_candles
+from tests.factories import SyncRunFactory
 from tests.prices.demo import DEMO_DIR
 from tests.prices.ingest.provider_server import Answer, payload
 
@@ -33,7 +34,7 @@ RECORDED_MARKETS = "coingecko/coins_markets_recorded_2022-03-22.json"
 
 
 def new_run(job: str, **params) -> SyncRun:  # type: ignore[no-untyped-def]
-    return SyncRun.objects.create(job=job, params=params)
+    return SyncRunFactory(job=job, params=params)
 
 
 def sync(job: str, providers=None, **params) -> SyncRun:  # type: ignore[no-untyped-def]
@@ -436,11 +437,9 @@ def test_cleanup_deletes_only_fine_candles_past_retention(settings, btc):
 def test_cleanup_forgets_finished_sync_runs_past_their_retention(settings):
     settings.SYNC_RUN_RETENTION_DAYS = 7
     now = datetime.now(UTC)
-    old = SyncRun.objects.create(job="prices", status="succeeded",
-                                 finished_at=now - timedelta(days=8))  # fmt: skip
-    recent = SyncRun.objects.create(job="prices", status="failed",
-                                    finished_at=now - timedelta(days=6))  # fmt: skip
-    queued = SyncRun.objects.create(job="prices")
+    old = SyncRunFactory(status="succeeded", finished_at=now - timedelta(days=8))
+    recent = SyncRunFactory(status="failed", finished_at=now - timedelta(days=6))
+    queued = SyncRunFactory()
     run = sync("cleanup")
     assert run.details["sync_runs_deleted"] == 1
     assert set(SyncRun.objects.values_list("pk", flat=True)) == {

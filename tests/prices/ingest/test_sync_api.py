@@ -1,27 +1,14 @@
 """`POST /api/v1/sync/` and `GET /api/v1/sync-runs/`: operators only, one error envelope."""
 
 import pytest
-from django.contrib.auth.models import Group, User
 
-from marketpulse.accounts.permissions import OPERATOR_GROUP
 from prices.models import SyncRun
+from tests.factories import SyncRunFactory
 
 pytestmark = pytest.mark.django_db
 
 SYNC = "/api/v1/sync/"
 RUNS = "/api/v1/sync-runs/"
-
-
-@pytest.fixture
-def operator() -> User:
-    user = User.objects.create_user("olga", password="x")
-    user.groups.add(Group.objects.get_or_create(name=OPERATOR_GROUP)[0])
-    return user
-
-
-@pytest.fixture
-def alice() -> User:
-    return User.objects.create_user("alice", password="x")
 
 
 def test_an_operator_queues_a_sync_and_gets_202_with_the_run(
@@ -93,8 +80,8 @@ def test_a_backfill_request_needs_a_known_symbol_and_an_ordered_range(
 
 
 def test_operators_list_sync_runs_newest_first_and_filter_them(api_client, operator):
-    older = SyncRun.objects.create(job="prices", status="succeeded", provider="replay")
-    newer = SyncRun.objects.create(job="candles", status="failed", error="boom")
+    older = SyncRunFactory(job="prices", status="succeeded", provider="replay")
+    newer = SyncRunFactory(job="candles", status="failed", error="boom")
     api_client.force_login(operator)
     r = api_client.get(RUNS)
     assert r.status_code == 200
@@ -107,7 +94,7 @@ def test_operators_list_sync_runs_newest_first_and_filter_them(api_client, opera
 
 
 def test_sync_runs_are_not_public(api_client, alice):
-    SyncRun.objects.create(job="prices")
+    SyncRunFactory(job="prices")
     assert api_client.get(RUNS).status_code == 401
     api_client.force_login(alice)
     assert api_client.get(RUNS).status_code == 403

@@ -17,16 +17,6 @@ pytestmark = [
 
 
 @pytest.fixture
-def alice() -> User:
-    return User.objects.create_user("alice", password="x-alice-pw-123")
-
-
-@pytest.fixture
-def bob() -> User:
-    return User.objects.create_user("bob", password="x-bob-pw-123")
-
-
-@pytest.fixture
 def alice_cookie(alice: User) -> str:
     client = Client()
     client.force_login(alice)

@@ -1,0 +1,162 @@
+"""Test data: one factory per model, whose defaults satisfy every constraint of its table.
+
+Tests name only the fields they are about (`AssetFactory(symbol="LUNA")`); the rest are
+valid filler. Unique fields come from sequences, related rows from `SubFactory`.
+CandleRollup and IdempotencyKey have none: rollups are derived by `upsert_candles` and
+idempotency keys written by the API, and the tests check exactly those writes.
+"""
+
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+
+import factory
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from factory.django import DjangoModelFactory
+
+from analytics.models import MarketReport
+from assets.models import Asset
+from marketpulse.accounts.keys import KEY_START, PREFIX_CHARS, hash_key
+from marketpulse.accounts.permissions import OPERATOR_GROUP
+from marketpulse.models import ApiKey
+from portfolio.models import Portfolio, Side, Trade
+from prices.intervals import DURATIONS, Interval
+from prices.models import Candle, CandleGap, SyncJob, SyncRun
+
+# Every user's password (the personas' too), so a test can sign in as anyone it made.
+PASSWORD = "correct horse battery staple"
+# Where sequences of candles and trades start: an aligned open time for every interval.
+T0 = datetime(2024, 1, 1, tzinfo=UTC)
+
+
+class GroupFactory(DjangoModelFactory):
+    class Meta:
+        model = Group
+        # Roles are made by a migration; a flushed (transactional) test makes them again.
+        django_get_or_create = ("name",)
+
+    name = factory.Sequence(lambda n: f"group {n}")
+
+
+class UserFactory(DjangoModelFactory):
+    class Meta:
+        model = get_user_model()
+        skip_postgeneration_save = True
+
+    username = factory.Sequence(lambda n: f"user{n}")
+    email = factory.LazyAttribute(lambda user: f"{user.username}@example.com")
+    password = factory.django.Password(PASSWORD)
+
+    class Params:
+        superuser = factory.Trait(is_staff=True, is_superuser=True)
+
+    @factory.post_generation
+    def groups(self, create: bool, extracted: list[Group] | None, **_: object) -> None:
+        """`UserFactory(groups=[...])` puts the user in those groups."""
+        if create and extracted:
+            self.groups.add(*extracted)
+
+
+class OperatorFactory(UserFactory):
+    """A member of the operator group (sync API, admin tools)."""
+
+    @factory.post_generation
+    def groups(self, create: bool, extracted: list[Group] | None, **_: object) -> None:
+        if create:
+            self.groups.add(*(extracted or [GroupFactory(name=OPERATOR_GROUP)]))
+
+
+class AssetFactory(DjangoModelFactory):
+    class Meta:
+        model = Asset
+
+    # Upper case, as the table's check constraint wants.
+    symbol = factory.Sequence(lambda n: f"COIN{n}")
+    name = factory.LazyAttribute(lambda asset: f"{asset.symbol.title()} Coin")
+
+
+class CandleFactory(DjangoModelFactory):
+    """Consecutive candles of one interval (from T0), valid OHLC unless told otherwise."""
+
+    class Meta:
+        model = Candle
+
+    asset = factory.SubFactory(AssetFactory)
+    interval = Interval.M1
+    open_time = factory.LazyAttributeSequence(
+        lambda candle, n: T0 + n * DURATIONS[candle.interval]
+    )
+    open = 100.0
+    high = 110.0
+    low = 90.0
+    close = 105.0
+    volume = 1.0
+
+
+class CandleGapFactory(DjangoModelFactory):
+    class Meta:
+        model = CandleGap
+
+    asset = factory.SubFactory(AssetFactory)
+    interval = Interval.M1
+    start = factory.LazyAttributeSequence(
+        lambda gap, n: T0 + 10 * n * DURATIONS[gap.interval]
+    )
+    missing = 1
+    end = factory.LazyAttribute(
+        lambda gap: gap.start + gap.missing * DURATIONS[gap.interval]
+    )
+
+
+class SyncRunFactory(DjangoModelFactory):
+    class Meta:
+        model = SyncRun
+
+    job = SyncJob.PRICES
+
+
+class MarketReportFactory(DjangoModelFactory):
+    class Meta:
+        model = MarketReport
+
+    day = factory.Sequence(lambda n: date(2024, 1, 1) + timedelta(days=n))
+    data = factory.LazyFunction(dict)
+
+
+class PortfolioFactory(DjangoModelFactory):
+    class Meta:
+        model = Portfolio
+
+    owner = factory.SubFactory(UserFactory)
+    name = factory.Sequence(lambda n: f"Portfolio {n}")
+    base_currency = "USD"
+
+
+class TradeFactory(DjangoModelFactory):
+    """A trade stored as is: no oversell check (that is `record_trade`'s job)."""
+
+    class Meta:
+        model = Trade
+
+    portfolio = factory.SubFactory(PortfolioFactory)
+    asset = factory.SubFactory(AssetFactory)
+    side = Side.BUY
+    quantity = Decimal(1)
+    price = Decimal(100)
+    executed_at = T0
+
+
+class ApiKeyFactory(DjangoModelFactory):
+    """`ApiKeyFactory(raw=...)` stores the key that `raw` authenticates as."""
+
+    class Meta:
+        model = ApiKey
+
+    user = factory.SubFactory(UserFactory)
+    name = factory.Sequence(lambda n: f"key {n}")
+    prefix = factory.LazyAttribute(lambda key: key.raw[: len(KEY_START) + PREFIX_CHARS])
+    hashed_key = factory.LazyAttribute(lambda key: hash_key(key.raw))
+
+    class Params:
+        # The shape `create_api_key` gives out: mp_, 8 hex digits, _, 43 URL-safe chars.
+        raw = factory.Sequence(lambda n: f"{KEY_START}{n:08x}_{'k' * 43}")
