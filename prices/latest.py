@@ -5,6 +5,7 @@ Writers (the sync pipeline) call `record_latest_prices`; readers (API, WebSocket
 refills Redis. Losing Redis loses nothing (DESIGN.md, Storage).
 """
 
+import contextlib
 import logging
 from collections.abc import Iterable
 from datetime import datetime
@@ -22,7 +23,25 @@ from marketpulse.api import caching
 logger = logging.getLogger(__name__)
 
 REDIS_KEY = "mp:latest"
+# Epoch milliseconds of each stored price's `as_of`, so a write can tell newer from older.
+TIMES_KEY = "mp:latest:ms"
 COMPLETE_KEY = "mp:latest:complete"
+
+# Stores each (symbol, ms, price) unless Redis already holds a newer price of the symbol,
+# in one atomic step: a reader refilling from PostgreSQL, or a late writer, can never put
+# an older price over a newer one written meanwhile. Returns how many were stored.
+STORE_IF_NEWER = """
+local stored = 0
+for i = 1, #ARGV, 3 do
+    local held = redis.call('HGET', KEYS[2], ARGV[i])
+    if not held or tonumber(held) <= tonumber(ARGV[i + 1]) then
+        redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 2])
+        redis.call('HSET', KEYS[2], ARGV[i], ARGV[i + 1])
+        stored = stored + 1
+    end
+end
+return stored
+"""
 
 
 class LatestPrice(TypedDict):
@@ -86,9 +105,7 @@ def record_latest_prices(prices: Iterable[tuple[Asset, float, datetime, str]]) -
             changed.append(asset.symbol)
     if fresh:
         try:
-            get_redis_connection("default").hset(
-                REDIS_KEY, mapping={p["symbol"]: orjson.dumps(p) for p in fresh}
-            )
+            _store(fresh)
         except RedisError:
             logger.warning("redis unavailable: latest prices kept in PostgreSQL only")
         # Asset pages and listings show the price: their cached copies go stale.
@@ -104,17 +121,26 @@ def _from_database(symbols: list[str] | None) -> list[LatestPrice]:
     return [found[s] for s in order if s in found]
 
 
+def _store(prices: list[LatestPrice], *, complete: bool = False) -> None:
+    """Writes the prices Redis does not hold a newer one of (STORE_IF_NEWER)."""
+    redis = get_redis_connection("default")
+    args: list[str | int | bytes] = []
+    for price in prices:
+        as_of = datetime.fromisoformat(price["as_of"])
+        args += [price["symbol"], int(as_of.timestamp() * 1000), orjson.dumps(price)]
+    pipe = redis.pipeline()
+    if args:
+        redis.register_script(STORE_IF_NEWER)(
+            keys=[REDIS_KEY, TIMES_KEY], args=args, client=pipe
+        )
+    if complete:
+        pipe.set(COMPLETE_KEY, 1)
+    pipe.execute()
+
+
 def _refill(prices: list[LatestPrice], *, complete: bool) -> None:
-    try:
-        redis = get_redis_connection("default")
-        pipe = redis.pipeline()
-        if prices:
-            pipe.hset(REDIS_KEY, mapping={p["symbol"]: orjson.dumps(p) for p in prices})
-        if complete:
-            pipe.set(COMPLETE_KEY, 1)
-        pipe.execute()
-    except RedisError:
-        pass  # already logged by the read that missed
+    with contextlib.suppress(RedisError):  # already logged by the read that missed
+        _store(prices, complete=complete)
 
 
 def latest_prices(symbols: list[str] | None = None) -> tuple[list[LatestPrice], bool]:
@@ -144,7 +170,10 @@ def latest_prices(symbols: list[str] | None = None) -> tuple[list[LatestPrice], 
 def forget_latest_price(symbol: str) -> None:
     """Drops one asset's fast copy (untracked or deleted: no longer listed from Redis)."""
     try:
-        get_redis_connection("default").hdel(REDIS_KEY, symbol)
+        pipe = get_redis_connection("default").pipeline()
+        pipe.hdel(REDIS_KEY, symbol)
+        pipe.hdel(TIMES_KEY, symbol)
+        pipe.execute()
     except RedisError:
         logger.warning("redis unavailable: latest price of %s not dropped", symbol)
 

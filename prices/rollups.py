@@ -99,9 +99,18 @@ def refresh_rollups(*, asset_id: int, start: datetime, end: datetime) -> None:
     """Rebuilds every rollup bucket touching 1m candles in [start, end] from the stored
     candles; idempotent. Caveat: with CANDLE_RETENTION_DAYS set (off by default), a
     bucket refreshed after the daily cleanup deleted its 1m candles is rebuilt from the
-    ones that remain."""
+    ones that remain. Call it inside the writing transaction (upsert_candles does): the
+    lock it takes lasts until that transaction ends."""
     base, table = Interval.M1.value, "prices_candle"
     with connection.cursor() as cursor:
+        # One refresher per asset at a time, until its transaction ends: a second
+        # writer of the same hour then rebuilds it from a snapshot that holds the first
+        # writer's committed candles. (Without it, each rebuilt the bucket from the rows
+        # its own transaction saw, and the later write dropped the other's candles.)
+        cursor.execute(
+            "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))",
+            [f"rollups:{asset_id}"],
+        )
         for interval in ROLLUP_INTERVALS:
             start = floor_time(start, interval)
             end = next_open(floor_time(end, interval), interval)

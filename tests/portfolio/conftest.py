@@ -3,13 +3,13 @@ from datetime import UTC, datetime
 import pytest
 from django_redis import get_redis_connection
 
-from prices.latest import COMPLETE_KEY, REDIS_KEY, record_latest_prices
+from prices.latest import COMPLETE_KEY, REDIS_KEY, TIMES_KEY, record_latest_prices
 
 
 @pytest.fixture(autouse=True)
 def _no_stale_latest_prices(db):  # type: ignore[no-untyped-def]
     """Latest prices live in Redis too: a price from another test must not leak in."""
-    get_redis_connection("default").delete(REDIS_KEY, COMPLETE_KEY)
+    get_redis_connection("default").delete(REDIS_KEY, TIMES_KEY, COMPLETE_KEY)
 
 
 @pytest.fixture
