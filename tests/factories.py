@@ -2,8 +2,8 @@
 
 Tests name only the fields they are about (`AssetFactory(symbol="LUNA")`); the rest are
 valid filler. Unique fields come from sequences, related rows from `SubFactory`.
-CandleRollup and IdempotencyKey have none: rollups are derived by `upsert_candles` and
-idempotency keys written by the API, and the tests check exactly those writes.
+CandleRollup has none: rollups are derived by `upsert_candles`, and the tests check
+exactly those writes.
 """
 
 from datetime import UTC, date, datetime, timedelta
@@ -18,7 +18,7 @@ from analytics.models import MarketReport
 from assets.models import Asset
 from marketpulse.accounts.keys import KEY_START, PREFIX_CHARS, hash_key
 from marketpulse.accounts.permissions import OPERATOR_GROUP
-from marketpulse.models import ApiKey
+from marketpulse.models import ApiKey, IdempotencyKey
 from portfolio.models import Portfolio, Side, Trade
 from prices.intervals import DURATIONS, Interval
 from prices.models import Candle, CandleGap, SyncJob, SyncRun
@@ -160,3 +160,16 @@ class ApiKeyFactory(DjangoModelFactory):
     class Params:
         # The shape `create_api_key` gives out: mp_, 8 hex digits, _, 43 URL-safe chars.
         raw = factory.Sequence(lambda n: f"{KEY_START}{n:08x}_{'k' * 43}")
+
+
+class IdempotencyKeyFactory(DjangoModelFactory):
+    """A stored first response; `created_at` is set by the table (age it with update)."""
+
+    class Meta:
+        model = IdempotencyKey
+
+    user = factory.SubFactory(UserFactory)
+    key = factory.Sequence(lambda n: f"key-{n}")
+    fingerprint = "f" * 64
+    response_status = 201
+    response_body = factory.LazyFunction(dict)

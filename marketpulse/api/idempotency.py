@@ -87,3 +87,13 @@ class IdempotentCreateMixin:
                 response_body=orjson.loads(orjson.dumps(response.data, default=str)),
             )
         return response
+
+
+def purge_expired_keys(*, now: datetime | None = None) -> int:
+    """Deletes the records older than `IDEMPOTENCY_TTL_HOURS` (past it a key counts as
+    new anyway, so they only take space); returns how many went."""
+    cutoff = (now or datetime.now(UTC)) - timedelta(
+        hours=settings.IDEMPOTENCY_TTL_HOURS
+    )
+    deleted, _ = IdempotencyKey.objects.filter(created_at__lt=cutoff).delete()
+    return deleted

@@ -23,6 +23,7 @@ class Entry:
     cron: dict[str, str] = field(default_factory=dict)  # minute, hour, ...
     expires_seconds: int | None = None  # a run that waited this long is dropped
     enabled: bool = True
+    task: str = TASK  # a sync job by default; housekeeping names its own task
 
 
 def default_schedule() -> list[Entry]:
@@ -43,6 +44,9 @@ def default_schedule() -> list[Entry]:
               cron={"minute": "15", "hour": "3"}, expires_seconds=6 * 3600),
         Entry("report: daily market report", {"job": "report"},
               cron={"minute": "10", "hour": "0"}, expires_seconds=6 * 3600),
+        Entry("housekeeping: expired idempotency keys", {},
+              cron={"minute": "25", "hour": "3"}, expires_seconds=6 * 3600,
+              task="marketpulse.purge_idempotency_keys"),
     ]  # fmt: skip
 
 
@@ -66,7 +70,7 @@ def sync_beat_schedule() -> list[str]:
                 )
             PeriodicTask.objects.create(
                 name=entry.name,
-                task=TASK,
+                task=entry.task,
                 kwargs=json.dumps(entry.kwargs),
                 expire_seconds=entry.expires_seconds,
                 enabled=entry.enabled,

@@ -87,9 +87,11 @@ def test_backfill_command_fails_visibly_when_no_provider_has_the_series(btc):
 def test_the_beat_schedule_is_created_once_and_admin_edits_survive(settings):
     settings.MARKET_PROVIDERS = ["replay"]
     run("sync_beat_schedule")
-    names = {e.name for e in default_schedule()}
+    names = {e.name for e in default_schedule() if e.task == "prices.scheduled_sync"}
     assert set(PeriodicTask.objects.filter(task="prices.scheduled_sync")
                .values_list("name", flat=True)) == names  # fmt: skip
+    purge = PeriodicTask.objects.get(name="housekeeping: expired idempotency keys")
+    assert purge.task == "marketpulse.purge_idempotency_keys"
     five = PeriodicTask.objects.get(name="prices: top 50 every 5 minutes")
     assert (five.interval.every, five.interval.period) == (300, "seconds")
     assert json.loads(five.kwargs) == {"job": "prices", "limit": 50}
