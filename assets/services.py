@@ -4,8 +4,11 @@ from collections import Counter
 from collections.abc import Iterable
 from typing import Any
 
+from django.db import DataError, IntegrityError, transaction
+
 from assets.models import Asset
 from assets.records import ListingIn
+from assets.symbols import symbol_error
 
 
 def ensure_asset(*, symbol: str, name: str, **fields: Any) -> Asset:
@@ -36,6 +39,9 @@ def upsert_listings(
     rejected: Counter[str] = Counter()
     seen: set[int] = set()
     for listing in listings:
+        if problem := listing_problem(listing):
+            rejected[problem] += 1  # one bad row, not the whole sync
+            continue
         asset = _find_asset(listing)
         if asset is None:
             symbol_taken = Asset.objects.filter(symbol=listing.symbol).first()
@@ -54,14 +60,36 @@ def upsert_listings(
             asset.coingecko_id = listing.coingecko_id
         if listing.coinmarketcap_id and not asset.coinmarketcap_id:
             asset.coinmarketcap_id = listing.coinmarketcap_id
-        if asset.pk is None:
-            asset.save()
-        else:  # never the price fields: those belong to record_latest_prices
-            asset.save(update_fields=[*LISTING_FIELDS, "coingecko_id",
-                                      "coinmarketcap_id", "updated_at"])  # fmt: skip
+        new = asset.pk is None
+        try:
+            with transaction.atomic():  # a savepoint: a refused row leaves the rest
+                if new:
+                    asset.save()
+                else:  # never the price fields: those belong to record_latest_prices
+                    asset.save(update_fields=[*LISTING_FIELDS, "coingecko_id",
+                                              "coinmarketcap_id", "updated_at"])  # fmt: skip
+        except (DataError, IntegrityError):
+            rejected["refused_by_database"] += 1
+            created -= int(new)
+            continue
         seen.add(asset.pk)
         matched.append((asset, listing))
     return matched, created, rejected
+
+
+NAME_LENGTH = Asset._meta.get_field("name").max_length or 100
+PROVIDER_ID_LENGTH = Asset._meta.get_field("coingecko_id").max_length or 100
+
+
+def listing_problem(listing: ListingIn) -> str | None:
+    """Why a listing cannot become an asset (counted as the rejection reason), or None."""
+    if symbol_error(listing.symbol):
+        return "bad_symbol"  # over-long, or a character such as a quote
+    if not listing.name.strip() or len(listing.name) > NAME_LENGTH:
+        return "bad_name"
+    if listing.coingecko_id and len(listing.coingecko_id) > PROVIDER_ID_LENGTH:
+        return "bad_provider_id"
+    return None
 
 
 def _find_asset(listing: ListingIn) -> Asset | None:

@@ -54,3 +54,22 @@ def test_a_symbol_match_adopts_the_providers_id_and_repeats_are_dropped(db):
     )
     assert (len(pairs), created, rejected) == (1, 0, {"duplicate_listing": 1})
     assert Asset.objects.get(symbol="ETH").coinmarketcap_id == 1027
+
+
+def test_a_bad_listing_is_refused_and_counted_while_the_rest_are_stored(db):
+    """One provider row with an over-long symbol or name, a quote in its symbol, or a
+    value the table refuses does not roll back the listings around it."""
+    pairs, created, rejected = upsert_listings(
+        listings=[
+            listing("BTC", coingecko_id="bitcoin", rank=1),
+            listing("X" * 21),
+            listing('ETH"'),
+            listing("DOGE", name="D" * 101),
+            listing("NEG", rank=-1),  # rank is a positive integer in the table
+            listing("SOL", coingecko_id="solana", rank=5),
+        ]
+    )
+    assert [a.symbol for a, _ in pairs] == ["BTC", "SOL"]
+    assert created == 2
+    assert rejected == {"bad_symbol": 2, "bad_name": 1, "refused_by_database": 1}
+    assert sorted(Asset.objects.values_list("symbol", flat=True)) == ["BTC", "SOL"]
