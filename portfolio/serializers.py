@@ -10,6 +10,7 @@ from assets.models import Asset
 from portfolio.models import MONEY_DECIMALS, MONEY_DIGITS, Portfolio, Trade
 from portfolio.performance import PERFORMANCE_INTERVALS
 from portfolio.services import allowed_currencies
+from prices.serializers import AwareDateTimeField
 
 
 def plain(value: Decimal) -> str:
@@ -155,8 +156,8 @@ class PnlSerializer(serializers.Serializer):
 
 class PerformanceQuerySerializer(serializers.Serializer):
     interval = serializers.ChoiceField(choices=PERFORMANCE_INTERVALS, default="1d")
-    start = serializers.DateTimeField(required=False)
-    end = serializers.DateTimeField(required=False)
+    start = AwareDateTimeField(required=False)
+    end = AwareDateTimeField(required=False)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if "start" in attrs and "end" in attrs and attrs["end"] < attrs["start"]:

@@ -14,6 +14,7 @@ from marketpulse.accounts.permissions import IsOperator
 from prices.ingest.tasks import queue_sync
 from prices.intervals import Interval
 from prices.models import SyncJob, SyncRun
+from prices.serializers import AwareDateTimeField
 
 
 class SyncRunSerializer(serializers.ModelSerializer):
@@ -33,8 +34,8 @@ class SyncRequestSerializer(serializers.Serializer):
     symbol = serializers.CharField(max_length=20, required=False)
     interval = serializers.ChoiceField(choices=Interval.choices, required=False)
     hours = serializers.IntegerField(min_value=1, max_value=24 * 31, required=False)
-    start = serializers.DateTimeField(required=False)
-    end = serializers.DateTimeField(required=False)
+    start = AwareDateTimeField(required=False)
+    end = AwareDateTimeField(required=False)
 
     def validate(self, data: dict[str, Any]) -> dict[str, Any]:
         if data["job"] == SyncJob.BACKFILL:

@@ -33,7 +33,8 @@ class ReplayParams:
     speed: float  # candles per second
 
 
-def _time(value: str) -> datetime | None:
+def parse_replay_time(value: str) -> datetime | None:
+    """`prices.intervals.parse_time` for a query string or a message, or None."""
     try:
         return parse_time(value.replace(" ", "+"))  # "+" arrives as a space
     except TimeError:
@@ -63,7 +64,7 @@ def replay_params(query: dict[str, str]) -> ReplayParams:
     start, end = BEGINNING, datetime.now(UTC)
     for name in ("start", "end"):
         if name in query:
-            moment = _time(query[name])
+            moment = parse_replay_time(query[name])
             if moment is None:
                 errors[name] = "an ISO 8601 time with a zone, e.g. 2024-03-01T00:00:00Z"
             elif name == "start":

@@ -192,6 +192,11 @@ def test_without_candles_fine_enough_a_held_asset_has_no_value(alice_client, por
         ({"start": "2018-01-02T00:00:00Z", "end": "2018-01-01T00:00:00Z"}, "end"),
         ({"start": "nope"}, "start"),
         ({"interval": "1h", "start": "2010-01-01T00:00:00Z"}, "start"),
+        # Dates near the calendar's ends overflowed the bucket arithmetic (500s).
+        ({"end": "9999-12-31T23:30:00Z"}, "end"),
+        ({"interval": "1w", "start": "0001-01-01T00:00:00Z"}, "start"),
+        ({"end": "9999-12-31T23:59:59-23:59"}, "end"),
+        ({"start": "2018-01-01T00:00:00"}, "start"),  # no zone
     ],
 )
 def test_bad_performance_queries_are_400(alice_client, portfolio, params, field):

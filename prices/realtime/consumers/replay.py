@@ -191,7 +191,7 @@ class ReplayConsumer(StreamConsumer):
 
     async def do_seek(self, message: dict[str, Any]) -> None:
         moment = (
-            replays.parse_time(message["time"])
+            replays.parse_replay_time(message["time"])
             if isinstance(message.get("time"), str)
             else None
         )

@@ -76,6 +76,14 @@ def test_a_backfill_request_needs_a_known_symbol_and_an_ordered_range(
         format="json",
     )  # fmt: skip
     assert r.json()["error"]["details"] == {"end": ["Must be after start."]}
+    r = api_client.post(
+        SYNC,
+        {"job": "backfill", "symbol": "btc", "interval": "1h",
+         "start": "0001-01-01T00:00Z", "end": "9999-12-31T23:59:59-23:59"},
+        format="json",
+    )  # fmt: skip
+    assert r.status_code == 400
+    assert set(r.json()["error"]["details"]) == {"start", "end"}
     assert not SyncRun.objects.exists()
 
 

@@ -176,6 +176,12 @@ async def test_bad_controls_are_refused_and_the_replay_goes_on(ws_url, eth_hours
         while message["type"] == "candle":
             message = await receive(ws)
         assert (message["code"], message["id"]) == ("invalid_time", 1)
+        # Past the calendar's end once in UTC: refused, not a server fault.
+        await send(ws, {"action": "seek", "time": "9999-12-31T23:59:59-23:59", "id": 5})
+        message = await receive(ws)
+        while message["type"] == "candle":
+            message = await receive(ws)
+        assert (message["code"], message["id"]) == ("invalid_time", 5)
         await send(ws, {"action": "speed", "speed": -1, "id": 2})
         message = await receive(ws)
         while message["type"] == "candle":
