@@ -228,6 +228,11 @@ def paths(kind: str, count: int = 20_000) -> list[str]:
         if kind == "page_1000":
             start = T0 + timedelta(minutes=rng.randrange(MINUTES - 1000))
             query = f"interval=1m&limit=1000&start={iso(start)}"
+        elif kind == "worst_30m":
+            # The most raw rows one request aggregates on this data: 30m buckets have no
+            # stored rollup, so 5000 of them read 150,000 1m rows.
+            start = T0 + timedelta(minutes=30 * rng.randrange((MINUTES - 150_000) // 30))
+            query = f"interval=30m&limit=5000&start={iso(start)}"
         else:  # a year of 1m candles as 1d
             start = T0 + timedelta(days=rng.randrange(365))
             end = start + timedelta(days=365)
@@ -311,7 +316,7 @@ def main() -> dict[str, dict]:
     prepare(env)
     with tempfile.TemporaryDirectory() as tmp, asgi_server(env, workers=2) as base:
         scripts = {}
-        for kind in ("page_1000", "year_1d"):
+        for kind in ("page_1000", "year_1d", "worst_30m"):
             script = Path(tmp) / f"{kind}.lua"
             script.write_text(LUA % ",".join(json.dumps(p) for p in paths(kind)))
             scripts[kind] = str(script)
@@ -320,6 +325,7 @@ def main() -> dict[str, dict]:
             ("latest", "/api/v1/prices/latest/BTC/", None),
             ("page_1000", "/", scripts["page_1000"]),
             ("year_1d", "/", scripts["year_1d"]),
+            ("worst_30m", "/", scripts["worst_30m"]),
         ]
         results = measure(wrk, base, targets)
     ceiling = results["ceiling"]["rps"]

@@ -78,6 +78,11 @@ def _rules() -> list[tuple[str, Any, Callable[[Any], str | None]]]:
         ("THROTTLE_RATE_LOGIN", rates["login"], rate),
         ("NUM_PROXIES", settings.REST_FRAMEWORK["NUM_PROXIES"], between(0, 10)),
         ("API_CACHE_TTL", settings.API_CACHE_TTL, between(0, 86_400)),
+        (
+            "HISTORY_MAX_AGGREGATED_ROWS",
+            settings.HISTORY_MAX_AGGREGATED_ROWS,
+            between(10_000, 100_000_000),
+        ),
         ("HTTP_THREADS", settings.HTTP_THREADS, between(1, 256)),
         ("LOG_LEVEL", settings.LOG_LEVEL, one_of(LOG_LEVELS)),
         ("QUOTE_CURRENCY", settings.QUOTE_CURRENCY, matches(CURRENCY, "USD")),

@@ -243,6 +243,9 @@ REST_FRAMEWORK = {
 # their asset arrives (prices/caching.py); the TTL only bounds what an unhooked write
 # (e.g. a bulk UPDATE of listings) can leave behind.
 API_CACHE_TTL = env.int("API_CACHE_TTL", default=300)
+# Stored rows one history request may aggregate into coarser candles (a year of 1m rows is
+# 525,600): past it the request is a 400 naming `limit` (prices/selectors.py).
+HISTORY_MAX_AGGREGATED_ROWS = env.int("HISTORY_MAX_AGGREGATED_ROWS", default=600_000)
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "MarketPulse API",

@@ -5,8 +5,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db import connection
 
+from marketpulse.errors import InvalidInput
 from prices.intervals import DURATIONS, Interval, interval_origin
 from prices.models import Candle
 from prices.rollups import ORDERED, ROLLUP_INTERVALS, aggregate_sql, divides
@@ -81,6 +83,24 @@ def candle_source(*, asset_id: int, interval: str) -> CandleSource | None:
     return CandleSource(CANDLE_TABLE, base, True, base)
 
 
+def _check_aggregation_bound(
+    source: CandleSource, interval: str, per_bucket: int, cap: int
+) -> None:
+    """One request aggregates at most `HISTORY_MAX_AGGREGATED_ROWS` stored rows (a year
+    of minutes into days is 525,600 rows and ~0.5 s): past it, a 400 naming `limit`
+    with the largest limit that fits."""
+    bound = settings.HISTORY_MAX_AGGREGATED_ROWS
+    if cap <= bound:
+        return
+    fits = max(bound // per_bucket - 2, 0)
+    raise InvalidInput(
+        field="limit",
+        message=f"{interval} candles are built here from stored {source.interval} rows "
+        f"(up to {per_bucket} each); at most {fits} per request (a request aggregates "
+        f"at most {bound} rows). Ask for fewer, or a finer interval.",
+    )
+
+
 def candle_page(
     *,
     asset_id: int,
@@ -122,6 +142,7 @@ def candle_page(
             # may be cut short by the cap, so it is dropped, leaving >= limit + 1 whole.
             per_bucket = math.ceil(_LONGEST[interval] / DURATIONS[source.interval])
             cap = (limit + 2) * per_bucket
+            _check_aggregation_bound(source, interval, per_bucket, cap)
             columns = "open_time, open, high, low, close, volume"
             if source.table == ROLLUP_TABLE:
                 columns += ", candles"

@@ -231,3 +231,31 @@ def test_history_is_served_from_postgresql_when_redis_is_down(
     assert response["X-Cache"] == "MISS"
     assert response.json()["count"] == 5
     assert "X-RateLimit-Limit" not in response  # nothing could be counted; not refused
+
+
+def test_a_request_that_would_aggregate_too_many_rows_is_a_400_naming_limit(
+    api_client, btc, settings
+):
+    """1M candles from stored 5m rows read up to 8,928 rows each: the largest limit that
+    fits the bound is served, one more is refused before any row is read."""
+    settings.HISTORY_MAX_AGGREGATED_ROWS = 600_000
+    t0 = datetime(2024, 1, 1, tzinfo=UTC)
+    upsert_candles(
+        asset=btc,
+        interval="5m",
+        source="t",
+        rows=[
+            CandleIn(t0 + timedelta(minutes=5 * i), 1, 2, 0.5, 1.5, 1)
+            for i in range(12)
+        ],
+    )
+    fits = 600_000 // 8928 - 2
+    ok = api_client.get(BTC_URL, {"interval": "1M", "limit": fits})
+    assert ok.status_code == 200
+    assert [c["open_time"] for c in ok.json()["results"]] == ["2024-01-01T00:00:00Z"]
+    refused = api_client.get(BTC_URL, {"interval": "1M", "limit": fits + 1})
+    assert refused.status_code == 400
+    error = refused.json()["error"]
+    assert error["code"] == "validation_error"
+    assert list(error["details"]) == ["limit"]
+    assert f"at most {fits} per request" in error["details"]["limit"][0]
