@@ -231,7 +231,9 @@ def paths(kind: str, count: int = 20_000) -> list[str]:
         elif kind == "worst_30m":
             # The most raw rows one request aggregates on this data: 30m buckets have no
             # stored rollup, so 5000 of them read 150,000 1m rows.
-            start = T0 + timedelta(minutes=30 * rng.randrange((MINUTES - 150_000) // 30))
+            start = T0 + timedelta(
+                minutes=30 * rng.randrange((MINUTES - 150_000) // 30)
+            )
             query = f"interval=30m&limit=5000&start={iso(start)}"
         else:  # a year of 1m candles as 1d
             start = T0 + timedelta(days=rng.randrange(365))
