@@ -17,10 +17,13 @@ from assets.models import Asset
 from assets.serializers import AssetSerializer
 from assets.symbols import clean_symbol
 from marketpulse.api import caching
-from marketpulse.api.negotiation import JsonFirstMixin
+from marketpulse.api.negotiation import JsonFirstMixin, refuse_unknown_params
 from marketpulse.api.pagination import LimitOffsetPage
 from marketpulse.api.renderers import OrjsonRenderer, dumps
 from marketpulse.api.schema import NOT_FOUND, READ_ERRORS, error
+
+# The listing's query parameters: its filters and the page.
+LIST_PARAMS = frozenset(AssetFilter.base_filters) | {"limit", "offset"}
 
 
 class TopQuerySerializer(serializers.Serializer):
@@ -63,6 +66,7 @@ class AssetViewSet(JsonFirstMixin, viewsets.ReadOnlyModelViewSet):
     def list(  # type: ignore[override]
         self, request: Request, *args: object, **kwargs: object
     ) -> HttpResponseBase:
+        refuse_unknown_params(request, LIST_PARAMS)
         query = urlencode(sorted(request.query_params.lists()), doseq=True)
         # `next`/`previous` are absolute URLs: the host is part of the response.
         key = f"assets:{request.get_host()}:{query}"

@@ -133,8 +133,20 @@ CACHES = {
             # A cache miss is harmless: with Redis down, requests fall through to PostgreSQL.
             "IGNORE_EXCEPTIONS": True,
         },
-    }
+    },
 }
+# The response cache (marketpulse/api/caching.py) is the one store a client can grow
+# (every distinct query is an entry): give it a Redis of its own with `maxmemory` and
+# `allkeys-lru`, so eviction never touches the broker, the rate limits or the latest
+# prices. The embedded and compose setups do; with one Redis it falls back to REDIS_URL.
+CACHE_REDIS_URL = env.str("CACHE_REDIS_URL", default=REDIS_URL)
+CACHES["responses"] = {
+    **CACHES["default"],
+    "LOCATION": CACHE_REDIS_URL,
+    "KEY_PREFIX": "mp",
+}
+# Bodies over this are served but not cached.
+API_CACHE_MAX_BODY_BYTES = env.int("API_CACHE_MAX_BODY_BYTES", default=1_048_576)
 DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
 
 # The price and alert streams do not use it: they fan out through Redis pub/sub once per

@@ -128,3 +128,12 @@ def redis_server(port: int, directory: Path) -> Iterator[subprocess.Popen]:
 
         wait_until(listening, timeout=10, what="redis-server")
         yield process
+
+
+def redis_at(settings, location: str) -> None:  # type: ignore[no-untyped-def]
+    """Points every Redis the app uses (the default and the response cache) at
+    `location`: a stopped or restarted server, a port nobody listens on."""
+    settings.CACHES = {
+        alias: {**settings.CACHES[alias], "LOCATION": location}
+        for alias in ("default", "responses")
+    }

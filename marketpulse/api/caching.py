@@ -1,21 +1,29 @@
-"""Response cache in Redis, invalidated by per-asset version numbers.
+"""Response cache in Redis, invalidated by per-asset versions.
 
 Writers bump an asset's version when its data changes (`upsert_candles`,
 `record_latest_prices`, saving an `Asset`); a cached entry remembers the version it was
 built from and counts as a hit only while that is still current. The version and the
 entry come back in one MGET, so a hit costs one round trip. With Redis down every read
 is a miss and nothing is stored: responses come from PostgreSQL, just slower.
+
+The cache has a Redis of its own that evicts (`CACHE_REDIS_URL`, allkeys-lru), so a
+version may vanish: versions are random never-reused values, not counters, so a version
+made again after an eviction can never match an older entry.
+Bodies over `API_CACHE_MAX_BODY_BYTES` are not stored.
 """
 
 import contextlib
 import hashlib
 import logging
+import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.utils.cache import get_conditional_response
 from django_redis import get_redis_connection
+from redis import Redis
 from redis.exceptions import RedisError
 
 logger = logging.getLogger(__name__)
@@ -43,41 +51,54 @@ def etag_for(body: bytes) -> str:
     return '"' + hashlib.blake2b(body, digest_size=12).hexdigest() + '"'
 
 
+def _redis() -> Redis:
+    return get_redis_connection("responses")
+
+
+def _new_version() -> bytes:
+    return uuid.uuid4().hex.encode()
+
+
 def bump_versions(symbols: Iterable[str], *, listing: bool = True) -> None:
     """Makes every cached response about these assets (and listings) stale."""
     try:
-        pipe = get_redis_connection("default").pipeline(transaction=False)
+        pipe = _redis().pipeline(transaction=False)
+        version = _new_version()
         for symbol in set(symbols):
-            pipe.incr(_version_key(symbol))
+            pipe.set(_version_key(symbol), version)
         if listing:
-            pipe.incr(_version_key(LISTING))
+            pipe.set(_version_key(LISTING), version)
         pipe.execute()
     except RedisError:
         # Entries expire by TTL; while Redis is down nothing is read from it anyway.
         logger.warning("redis unavailable: cache versions not bumped")
 
 
-def lookup(*, scope: str, key: str) -> tuple[CachedBody | None, int | None]:
+def lookup(*, scope: str, key: str) -> tuple[CachedBody | None, bytes | None]:
     """The cached body for `key` if built from the current version of `scope`, and that
     version (None when Redis is unavailable: then do not store either)."""
     try:
-        version, raw = get_redis_connection("default").mget(
-            [_version_key(scope), _entry_key(key)]
-        )
+        redis = _redis()
+        version, raw = redis.mget([_version_key(scope), _entry_key(key)])
+        if version is None:  # never bumped, or evicted: a value no entry can hold
+            fresh = _new_version()
+            redis.set(_version_key(scope), fresh, nx=True)
+            return None, redis.get(_version_key(scope)) or fresh
     except RedisError:
         return None, None
-    current = int(version or 0)
     if raw is not None:
         stored, etag, body = raw.split(b"\n", 2)
-        if int(stored) == current:
-            return CachedBody(body=body, etag=etag.decode()), current
-    return None, current
+        if stored == version:
+            return CachedBody(body=body, etag=etag.decode()), version
+    return None, version
 
 
-def store(*, key: str, version: int, body: bytes, etag: str, ttl: int) -> None:
+def store(*, key: str, version: bytes, body: bytes, etag: str, ttl: int) -> None:
+    if len(body) > settings.API_CACHE_MAX_BODY_BYTES:
+        return  # served, not kept: one client's huge pages must not fill the cache
     with contextlib.suppress(RedisError):
-        get_redis_connection("default").set(
-            _entry_key(key), b"%d\n%s\n%s" % (version, etag.encode(), body), ex=ttl
+        _redis().set(
+            _entry_key(key), b"%s\n%s\n%s" % (version, etag.encode(), body), ex=ttl
         )
 
 

@@ -1,5 +1,6 @@
-"""Content negotiation shared by the API's views."""
+"""Content negotiation and query checks shared by the API's views."""
 
+from collections.abc import Iterable
 from typing import Any
 
 from django.http import Http404
@@ -8,6 +9,10 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from marketpulse.api.renderers import OrjsonRenderer
+from marketpulse.errors import MarketPulseError
+
+# DRF's format override (`?format=json|csv`) is known to every view.
+ALWAYS_KNOWN = frozenset({"format"})
 
 
 class JsonFirstMixin:
@@ -27,3 +32,15 @@ class JsonFirstMixin:
             request.accepted_renderer = OrjsonRenderer()
             request.accepted_media_type = OrjsonRenderer.media_type
         return super().finalize_response(request, response, *args, **kwargs)  # type: ignore[misc]
+
+
+def refuse_unknown_params(request: Request, known: Iterable[str]) -> None:
+    """A 400 naming each query parameter the view does not know. Where a response is
+    cached by its query string, an ignored parameter would make a new entry per value."""
+    unknown = sorted(set(request.query_params) - ALWAYS_KNOWN - set(known))
+    if unknown:
+        raise MarketPulseError(
+            code="validation_error",
+            message="The request has invalid fields; see details.",
+            details={name: ["Unknown query parameter."] for name in unknown},
+        )

@@ -61,3 +61,15 @@ def test_dockerfile_is_multi_stage_and_runs_as_non_root():
     web = procfile()["web"]
     assert re.search(r'CMD \["uvicorn", "marketpulse.asgi:application"', dockerfile)
     assert web[:2] == ["uvicorn", "marketpulse.asgi:application"]
+
+
+def test_compose_gives_the_response_cache_its_own_evicting_redis():
+    compose = yaml.safe_load((BASE_DIR / "docker-compose.yml").read_text())
+    cache = compose["services"]["cache"]["command"]
+    assert cache[cache.index("--maxmemory-policy") + 1] == "allkeys-lru"
+    assert "--maxmemory" in cache
+    main = compose["services"]["redis"]["command"]
+    assert "--maxmemory-policy" not in main  # never evicts: broker, limits, prices
+    env = compose["x-app"]["environment"]
+    assert env["CACHE_REDIS_URL"].startswith("redis://cache:")
+    assert env["REDIS_URL"].startswith("redis://redis:")

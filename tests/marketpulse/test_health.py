@@ -3,6 +3,7 @@
 import pytest
 
 from tests import servers
+from tests.servers import redis_at
 
 pytestmark = pytest.mark.slow
 
@@ -39,11 +40,7 @@ def test_health_is_200_with_every_check_up(client, server_env):
 def test_redis_going_away_turns_health_503_and_back(client, db, settings, tmp_path):
     """Kill Redis under a running app: 503 naming Redis, then 200 once it returns."""
     port = servers.free_port()
-    cache_settings = {
-        **settings.CACHES["default"],
-        "LOCATION": f"redis://127.0.0.1:{port}/0",
-    }
-    settings.CACHES = {"default": cache_settings}
+    redis_at(settings, f"redis://127.0.0.1:{port}/0")
 
     def redis_check() -> tuple[int, dict]:
         response = client.get("/health/")

@@ -9,6 +9,7 @@ import pytest
 from prices.models import Candle
 from prices.services import CandleIn, upsert_candles
 from tests.prices.history import URL, load_demo, unthrottled, walk
+from tests.servers import redis_at
 
 __all__ = ["unthrottled"]  # the fixture, imported to be found
 
@@ -223,9 +224,7 @@ def test_new_candles_make_cached_history_stale(
 def test_history_is_served_from_postgresql_when_redis_is_down(
     api_client, eth_minutes, settings
 ):
-    settings.CACHES = {
-        "default": {**settings.CACHES["default"], "LOCATION": "redis://127.0.0.1:1/0"}
-    }
+    redis_at(settings, "redis://127.0.0.1:1/0")
     response = api_client.get(URL.format(symbol="ETH"), {"interval": "1h", "limit": 5})
     assert response.status_code == 200
     assert response["X-Cache"] == "MISS"

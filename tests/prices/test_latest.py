@@ -6,6 +6,7 @@ from django_redis import get_redis_connection
 from assets.models import Asset
 from prices.latest import latest_prices, record_latest_prices
 from tests import servers
+from tests.servers import redis_at
 
 pytestmark = pytest.mark.django_db
 
@@ -56,12 +57,7 @@ def test_an_unknown_symbol_is_simply_absent(btc):
 
 def test_with_redis_down_prices_still_come_from_postgresql(btc, settings):
     dead = servers.free_port()
-    settings.CACHES = {
-        "default": {
-            **settings.CACHES["default"],
-            "LOCATION": f"redis://127.0.0.1:{dead}/0",
-        }
-    }
+    redis_at(settings, f"redis://127.0.0.1:{dead}/0")
     assert record_latest_prices([(btc, 7.0, NOW, "x")]) == 1
     prices, hit = latest_prices(["BTC"])
     assert (hit, prices[0]["price"]) == (False, 7.0)

@@ -6,6 +6,7 @@ import pytest
 from django_redis import get_redis_connection
 
 from prices.latest import record_latest_prices
+from tests.servers import redis_at
 
 pytestmark = pytest.mark.django_db
 
@@ -58,8 +59,7 @@ def test_a_corrupt_entry_in_redis_is_replaced_from_postgresql(api_client, priced
 
 
 def test_with_redis_down_prices_are_still_served(api_client, priced, settings):
-    default = settings.CACHES["default"]
-    settings.CACHES = {"default": {**default, "LOCATION": "redis://127.0.0.1:1/0"}}
+    redis_at(settings, "redis://127.0.0.1:1/0")
     response = api_client.get(ONE.format("BTC"))
     assert response.status_code == 200
     assert response["X-Cache"] == "MISS"

@@ -6,6 +6,7 @@ from analytics.alerts.delivery import publish_alert
 from prices.latest import LatestPrice
 from prices.realtime.broadcast import channel_prefix, publish_price
 from tests import servers
+from tests.servers import redis_at
 
 PRICE = LatestPrice(
     symbol="BTC", price=1.0, quote="USD", as_of="2024-03-01T00:00:00Z", source="t"
@@ -13,12 +14,7 @@ PRICE = LatestPrice(
 
 
 def test_with_redis_down_publishing_loses_only_the_live_push(settings, caplog):
-    settings.CACHES = {
-        "default": {
-            **settings.CACHES["default"],
-            "LOCATION": f"redis://127.0.0.1:{servers.free_port()}/0",
-        }
-    }
+    redis_at(settings, f"redis://127.0.0.1:{servers.free_port()}/0")
     assert publish_price(PRICE) is None
     assert publish_alert(user_id=1, event={"x": 1}) is None
     assert "redis unavailable" in caplog.text

@@ -16,6 +16,7 @@ from prices.latest import record_latest_prices
 from prices.realtime.consumers.admission import admission
 from tests import servers
 from tests.prices.realtime.wsclient import prices_socket, receive, refused
+from tests.servers import redis_at
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -23,12 +24,7 @@ T0 = datetime(2024, 3, 1, tzinfo=UTC)
 
 
 def use_redis(settings, port: int) -> None:  # type: ignore[no-untyped-def]
-    settings.CACHES = {
-        "default": {
-            **settings.CACHES["default"],
-            "LOCATION": f"redis://127.0.0.1:{port}/0",
-        }
-    }
+    redis_at(settings, f"redis://127.0.0.1:{port}/0")
 
 
 async def test_subscribers_see_the_outage_and_get_the_latest_price_after_it(
