@@ -18,6 +18,7 @@ import logging
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import cast
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
@@ -79,11 +80,14 @@ def lookup(*, scope: str, key: str) -> tuple[CachedBody | None, bytes | None]:
     version (None when Redis is unavailable: then do not store either)."""
     try:
         redis = _redis()
-        version, raw = redis.mget([_version_key(scope), _entry_key(key)])
+        # Replies are bytes: the cache's client does not decode.
+        version, raw = cast(
+            list[bytes | None], redis.mget([_version_key(scope), _entry_key(key)])
+        )
         if version is None:  # never bumped, or evicted: a value no entry can hold
             fresh = _new_version()
             redis.set(_version_key(scope), fresh, nx=True)
-            return None, redis.get(_version_key(scope)) or fresh
+            return None, cast(bytes | None, redis.get(_version_key(scope))) or fresh
     except RedisError:
         return None, None
     if raw is not None:
