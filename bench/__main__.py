@@ -1,5 +1,6 @@
 import importlib
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -28,7 +29,25 @@ def print_table(results: dict[str, dict[str, float]]) -> None:
             )
 
 
+def use_bench_databases() -> dict[str, str]:
+    """Points this process, and every server and client it starts, at the bench's own
+    PostgreSQL database and Redis database, before any section sets Django up: no
+    section creates its assets, users or prices in the service's data."""
+    from bench.api import bench_env, ensure_database
+
+    env = bench_env()
+    ensure_database(env["DATABASE_URL"])
+    chosen = {
+        "DATABASE_URL": env["DATABASE_URL"],
+        "REDIS_URL": env["REDIS_URL"],
+        "CACHE_REDIS_URL": env["REDIS_URL"],
+    }
+    os.environ.update(chosen)
+    return chosen
+
+
 def main(argv: list[str]) -> int:
+    use_bench_databases()
     wanted = argv or SECTIONS
     out = VAR_DIR / "bench" / "latest.json"
     out.parent.mkdir(parents=True, exist_ok=True)
