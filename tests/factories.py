@@ -11,7 +11,7 @@ from decimal import Decimal
 
 import factory
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group
+from django.contrib.auth.models import Group, User
 from factory.django import DjangoModelFactory
 
 from analytics.models import MarketReport
@@ -29,7 +29,7 @@ PASSWORD = "correct horse battery staple"
 T0 = datetime(2024, 1, 1, tzinfo=UTC)
 
 
-class GroupFactory(DjangoModelFactory):
+class GroupFactory(DjangoModelFactory[Group]):
     class Meta:
         model = Group
         # Roles are made by a migration; a flushed (transactional) test makes them again.
@@ -38,7 +38,7 @@ class GroupFactory(DjangoModelFactory):
     name = factory.Sequence(lambda n: f"group {n}")
 
 
-class UserFactory(DjangoModelFactory):
+class UserFactory(DjangoModelFactory[User]):
     class Meta:
         model = get_user_model()
         skip_postgeneration_save = True
@@ -66,7 +66,7 @@ class OperatorFactory(UserFactory):
             self.groups.add(*(extracted or [GroupFactory(name=OPERATOR_GROUP)]))
 
 
-class AssetFactory(DjangoModelFactory):
+class AssetFactory(DjangoModelFactory[Asset]):
     class Meta:
         model = Asset
 
@@ -75,7 +75,7 @@ class AssetFactory(DjangoModelFactory):
     name = factory.LazyAttribute(lambda asset: f"{asset.symbol.title()} Coin")
 
 
-class CandleFactory(DjangoModelFactory):
+class CandleFactory(DjangoModelFactory[Candle]):
     """Consecutive candles of one interval (from T0), valid OHLC unless told otherwise."""
 
     class Meta:
@@ -93,7 +93,7 @@ class CandleFactory(DjangoModelFactory):
     volume = 1.0
 
 
-class CandleGapFactory(DjangoModelFactory):
+class CandleGapFactory(DjangoModelFactory[CandleGap]):
     class Meta:
         model = CandleGap
 
@@ -108,14 +108,14 @@ class CandleGapFactory(DjangoModelFactory):
     )
 
 
-class SyncRunFactory(DjangoModelFactory):
+class SyncRunFactory(DjangoModelFactory[SyncRun]):
     class Meta:
         model = SyncRun
 
     job = SyncJob.PRICES
 
 
-class MarketReportFactory(DjangoModelFactory):
+class MarketReportFactory(DjangoModelFactory[MarketReport]):
     class Meta:
         model = MarketReport
 
@@ -123,7 +123,7 @@ class MarketReportFactory(DjangoModelFactory):
     data = factory.LazyFunction(dict)
 
 
-class PortfolioFactory(DjangoModelFactory):
+class PortfolioFactory(DjangoModelFactory[Portfolio]):
     class Meta:
         model = Portfolio
 
@@ -132,7 +132,7 @@ class PortfolioFactory(DjangoModelFactory):
     base_currency = "USD"
 
 
-class TradeFactory(DjangoModelFactory):
+class TradeFactory(DjangoModelFactory[Trade]):
     """A trade stored as is: no oversell check (that is `record_trade`'s job)."""
 
     class Meta:
@@ -146,7 +146,7 @@ class TradeFactory(DjangoModelFactory):
     executed_at = T0
 
 
-class ApiKeyFactory(DjangoModelFactory):
+class ApiKeyFactory(DjangoModelFactory[ApiKey]):
     """`ApiKeyFactory(raw=...)` stores the key that `raw` authenticates as."""
 
     class Meta:
@@ -162,7 +162,7 @@ class ApiKeyFactory(DjangoModelFactory):
         raw = factory.Sequence(lambda n: f"{KEY_START}{n:08x}_{'k' * 43}")
 
 
-class IdempotencyKeyFactory(DjangoModelFactory):
+class IdempotencyKeyFactory(DjangoModelFactory[IdempotencyKey]):
     """A stored first response; `created_at` is set by the table (age it with update)."""
 
     class Meta:
