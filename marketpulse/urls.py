@@ -10,6 +10,7 @@ from drf_spectacular.views import (
 from rest_framework.routers import DefaultRouter
 from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
 
+from analytics.views import IndicatorViewSet
 from assets.views import AssetViewSet
 from marketpulse import health
 from marketpulse.api.accounts import ApiKeyViewSet
@@ -23,6 +24,7 @@ router.register("assets", AssetViewSet, basename="asset")
 router.register("prices", PriceViewSet, basename="prices")
 router.register("sync-runs", SyncRunViewSet, basename="sync-run")
 router.register("sync", SyncViewSet, basename="sync")
+router.register("analytics/indicators", IndicatorViewSet, basename="indicator")
 router.register("api-keys", ApiKeyViewSet, basename="api-key")
 router.register("portfolios", PortfolioViewSet, basename="portfolio")
 router.register(

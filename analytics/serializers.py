@@ -1,0 +1,130 @@
+"""Query checking and documented shapes of the analytics endpoints.
+
+The indicator endpoint builds its JSON directly (orjson); these serializers document it.
+"""
+
+from typing import Any
+
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from analytics.indicators import MAX_INDICATORS
+from prices.intervals import Interval
+from prices.serializers import AwareDateTimeField, GapSerializer
+
+
+class IndicatorQuerySerializer(serializers.Serializer):
+    interval = serializers.ChoiceField(choices=Interval.values, default=Interval.D1)
+    indicators = serializers.CharField(
+        help_text=f"Comma-separated indicator names (at most {MAX_INDICATORS}), or "
+        "output names to get one output alone (`macd_hist`, `bb_upper`)."
+    )
+    start = AwareDateTimeField(
+        required=False,
+        help_text="Inclusive, aligned up to the interval. Default: 500 candles "
+        "before end.",
+    )
+    end = AwareDateTimeField(
+        required=False,
+        help_text="Exclusive, aligned up to the interval. Default: now.",
+    )
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        start, end = attrs.get("start"), attrs.get("end")
+        if start is not None and end is not None and end <= start:
+            raise serializers.ValidationError({"end": ["Must be after start."]})
+        return attrs
+
+
+class ParameterSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    type = serializers.ChoiceField(choices=["integer", "real"])
+    default = serializers.FloatField()
+    minimum = serializers.FloatField(allow_null=True)
+    maximum = serializers.FloatField(allow_null=True)
+    description = serializers.CharField()
+    choices = serializers.DictField(
+        child=serializers.CharField(),
+        required=False,
+        help_text="Allowed integer values and their meaning (moving-average types).",
+    )
+
+
+class CatalogueEntrySerializer(serializers.Serializer):
+    name = serializers.CharField(help_text="Use in `indicators=`.")
+    talib_name = serializers.CharField(allow_null=True)
+    group = serializers.CharField()
+    display_name = serializers.CharField()
+    inputs = serializers.ListField(child=serializers.CharField())
+    parameters = ParameterSerializer(many=True)
+    outputs = serializers.ListField(
+        child=serializers.CharField(), help_text="Field names in the result rows."
+    )
+    flags = serializers.ListField(child=serializers.CharField())
+    warmup = serializers.CharField(
+        help_text="`finite`, `recursive` (fetches extra candles to converge) or "
+        "`cumulative` (anchored at the range start)."
+    )
+    description = serializers.CharField(allow_null=True)
+
+
+class CatalogueSerializer(serializers.Serializer):
+    count = serializers.IntegerField()
+    limits = serializers.DictField(child=serializers.IntegerField())
+    friendly_parameters = serializers.DictField(
+        child=serializers.CharField(), help_text="Query key -> `indicator.parameter`."
+    )
+    results = CatalogueEntrySerializer(many=True)
+
+
+class WarmupSerializer(serializers.Serializer):
+    lookback = serializers.IntegerField(
+        help_text="TA-Lib's lookback: earlier candles needed before a first value."
+    )
+    warmup = serializers.IntegerField(
+        help_text="Earlier candles read: lookback plus the convergence margin."
+    )
+    available = serializers.IntegerField(
+        help_text="Earlier candles stored and used (fewer when history starts later)."
+    )
+    anchored_at_start = serializers.BooleanField(
+        help_text="Cumulative indicator started at the range start."
+    )
+    converged = serializers.BooleanField(
+        help_text="Whether the whole warm-up was stored; if not, the values are a "
+        "computation from the first stored candle."
+    )
+    null_rows = serializers.IntegerField(help_text="Leading rows that are null.")
+    reason = serializers.CharField(allow_null=True)
+
+
+@extend_schema_field(
+    {
+        "type": "object",
+        "properties": {"open_time": {"type": "string", "format": "date-time"}},
+        "required": ["open_time"],
+        "additionalProperties": {
+            "oneOf": [{"type": "number"}, {"type": "string"}],
+            "nullable": True,
+        },
+        "example": {"open_time": "2019-10-01T00:00:00Z", "rsi": 41.7, "macd": -92.3},
+    }
+)
+class IndicatorRowField(serializers.DictField):
+    pass
+
+
+class IndicatorResultSerializer(serializers.Serializer):
+    symbol = serializers.CharField()
+    interval = serializers.CharField()
+    quote = serializers.CharField()
+    start = serializers.DateTimeField()
+    end = serializers.DateTimeField()
+    stored_interval = serializers.CharField(allow_null=True)
+    count = serializers.IntegerField()
+    parameters = serializers.DictField(
+        child=serializers.DictField(), help_text="Every parameter used, per indicator."
+    )
+    warmup = serializers.DictField(child=WarmupSerializer())
+    gaps = GapSerializer(many=True)
+    results = serializers.ListField(child=IndicatorRowField())

@@ -1,0 +1,155 @@
+"""Analytics endpoints: thin views over `analytics.indicators` (and friends)."""
+
+import functools
+
+from django.http import HttpResponse
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
+from rest_framework import viewsets
+from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.request import Request
+
+from analytics import indicators
+from analytics.catalogue import FRIENDLY_PARAMETERS
+from analytics.serializers import (
+    CatalogueSerializer,
+    IndicatorQuerySerializer,
+    IndicatorResultSerializer,
+)
+from assets.models import Asset
+from marketpulse.api.renderers import OrjsonRenderer, dumps
+from marketpulse.api.schema import NOT_FOUND, READ_ERRORS
+from prices import caching
+from prices.serializers import symbol_error
+
+# Query keys read by the serializer (and DRF's format override), not indicator settings.
+FIXED_KEYS = frozenset({"interval", "indicators", "start", "end", "format"})
+
+INDICATORS_DESCRIPTION = f"""
+Indicators over the exact candles the history API serves for `interval`, one row per
+candle opening in [start, end) (start inclusive, end exclusive, both aligned up to the
+interval), with only the outputs asked for. Computed by TA-Lib (VWAP: cumulative from the
+range start, typical price weighted by volume).
+
+**Parameters** per indicator, either friendly (`rsi_period=14`, `macd_fast=12`,
+`macd_slow=26`, `macd_signal=9`, `bbands_period=20`, `bbands_std=2` (both bands),
+`sma_period`, `ema_period`, `atr_period`) or generic, for any catalogue function:
+`<indicator>.<parameter>=value`, e.g. `stoch.fastk_period=5`, `bbands.matype=1`.
+Names, types, defaults and TA-Lib's valid ranges are in the catalogue.
+
+**Warm-up**: each indicator reads the candles before `start` it needs: TA-Lib's
+lookback, plus {indicators.CONVERGENCE} x its longest period for recursive ones
+(EMA, Wilder smoothing, adaptive averages; {indicators.RECURSIVE_BASE} when they have no
+period), so values from `start` equal a computation over the whole history to 1e-6
+relative. Cumulative ones (OBV, A/D, VWAP, ...) start at the range start. With too little
+stored history the leading values are null: `warmup.<name>.null_rows` and `reason` say
+how many and why.
+
+**Gaps**: missing candles are not invented; an indicator runs over the candles that
+exist (its period counts candles), and `gaps` lists the holes of the range.
+
+**Limits**: at most {indicators.MAX_INDICATORS} indicators, {indicators.MAX_ROWS}
+candles in the range, {indicators.MAX_WARMUP} warm-up candles per indicator; otherwise
+400 naming the field. Cached until a new candle for the asset arrives (`X-Cache`).
+"""
+
+EXAMPLE = {
+    "symbol": "BTC",
+    "interval": "1d",
+    "quote": "USD",
+    "start": "2019-10-01T00:00:00Z",
+    "end": "2019-10-02T00:00:00Z",
+    "stored_interval": "1d",
+    "count": 1,
+    "parameters": {"rsi": {"timeperiod": 14}},
+    "warmup": {
+        "rsi": {
+            "lookback": 14,
+            "warmup": 434,
+            "available": 434,
+            "anchored_at_start": False,
+            "converged": True,
+            "null_rows": 0,
+            "reason": None,
+        }
+    },
+    "gaps": [],
+    "results": [{"open_time": "2019-10-01T00:00:00Z", "rsi": 41.73}],
+}
+
+
+@functools.cache
+def catalogue_json() -> bytes:
+    return dumps(indicators.catalogue_body())
+
+
+class IndicatorViewSet(viewsets.ViewSet):
+    """The TA-Lib catalogue, and indicators of one asset over a time range."""
+
+    renderer_classes = [OrjsonRenderer]
+    lookup_field = "symbol"
+    lookup_value_regex = "[^/]+"
+
+    @extend_schema(
+        summary="Indicator catalogue",
+        operation_id="analytics_indicators_catalogue",
+        description="Every indicator offered, generated from TA-Lib's function "
+        "metadata: group, inputs, parameters (type, default, valid range), outputs, "
+        "and how much history it needs (`warmup`).",
+        responses={200: CatalogueSerializer, **READ_ERRORS},
+    )
+    def list(self, request: Request) -> HttpResponse:
+        return HttpResponse(catalogue_json(), content_type="application/json")
+
+    @extend_schema(
+        summary="Indicators of one asset",
+        operation_id="analytics_indicators",
+        description=INDICATORS_DESCRIPTION,
+        parameters=[
+            IndicatorQuerySerializer,
+            OpenApiParameter("symbol", str, OpenApiParameter.PATH),
+            *(
+                OpenApiParameter(
+                    key,
+                    float if key == "bbands_std" else int,
+                    OpenApiParameter.QUERY,
+                    description=f"Sets {', '.join(f'{name}.{p}' for p in params)}.",
+                )
+                for key, (name, params) in FRIENDLY_PARAMETERS.items()
+            ),
+        ],
+        responses={200: IndicatorResultSerializer, 404: NOT_FOUND, **READ_ERRORS},
+        examples=[OpenApiExample("rsi", value=EXAMPLE, response_only=True)],
+    )
+    def retrieve(self, request: Request, symbol: str) -> HttpResponse:
+        if problem := symbol_error(symbol):
+            raise ValidationError({"symbol": [problem]})
+        symbol = symbol.upper()
+        query = IndicatorQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        params = query.validated_data
+        calls = indicators.parse_calls(
+            indicators=params["indicators"],
+            query={
+                k: v for k, v in request.query_params.items() if k not in FIXED_KEYS
+            },
+        )
+        window = indicators.make_window(
+            symbol=symbol,
+            interval=params["interval"],
+            start=params.get("start"),
+            end=params.get("end"),
+            calls=calls,
+        )
+
+        def build() -> tuple[bytes, int]:
+            asset_id = (
+                Asset.objects.filter(symbol=symbol).values_list("id", flat=True).first()
+            )
+            if asset_id is None:
+                raise NotFound(f"No asset with symbol {symbol}.")
+            body = indicators.compute(asset_id=asset_id, window=window)
+            return dumps(body), indicators.ttl_for(body, window.interval)
+
+        return caching.cached_json(
+            request, scope=symbol, key=window.cache_key(), build=build
+        )
