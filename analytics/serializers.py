@@ -5,7 +5,7 @@ The indicator endpoint builds its JSON directly (orjson); these serializers docu
 
 from typing import Any
 
-from drf_spectacular.utils import extend_schema_field
+from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
 from analytics.indicators import MAX_INDICATORS
@@ -68,6 +68,7 @@ class CatalogueEntrySerializer(serializers.Serializer):
     description = serializers.CharField(allow_null=True)
 
 
+@extend_schema_serializer(many=False)  # the list action answers one object
 class CatalogueSerializer(serializers.Serializer):
     count = serializers.IntegerField()
     limits = serializers.DictField(child=serializers.IntegerField())

@@ -9,7 +9,7 @@ from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.request import Request
 
 from analytics import indicators
-from analytics.catalogue import FRIENDLY_PARAMETERS
+from analytics.indicators.catalogue import FRIENDLY_PARAMETERS
 from analytics.serializers import (
     CatalogueSerializer,
     IndicatorQuerySerializer,

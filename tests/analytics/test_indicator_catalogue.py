@@ -13,7 +13,7 @@ import pytest
 from talib import abstract
 
 from analytics import indicators
-from analytics.catalogue import catalogue
+from analytics.indicators.catalogue import catalogue
 from tests.prices.history import load_demo, unthrottled, walk
 
 __all__ = ["unthrottled"]
