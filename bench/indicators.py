@@ -3,7 +3,7 @@
 - Data: a database of its own (`marketpulse_bench_indicators` on the server of
   DATABASE_URL, or BENCH_INDICATORS_DATABASE_URL) and Redis db 14 (BENCH_INDICATORS_REDIS_URL),
   so neither the service's data nor the api section's is touched. One asset, BTC, with
-  the real Coinbase daily demo candles (1,770, with their 12-day hole) tiled over 6,000
+  the real Coinbase daily demo candles (1,770, with their 12-day hole) tiled over 7,000
   days, each tile scaled to open at the previous tile's last close; loaded once.
 - Requests: a random 5,000-day window per request, starting at least 1,000 days after
   the first candle, so each request reads its full warm-up (MACD's is the longest:
@@ -41,7 +41,7 @@ from tests.servers import asgi_server
 
 DATABASE = "marketpulse_bench_indicators"
 T0 = datetime(2000, 1, 1, tzinfo=UTC)
-DAYS = 6000
+DAYS = 7000
 WINDOW = 5000
 EARLIEST_START = 1000  # days after T0: more than any warm-up asked for here
 INDICATORS = "rsi,macd,bbands,atr,obv"
@@ -110,18 +110,17 @@ def load(env: dict[str, str]) -> int:
             "SELECT count(*) FROM prices_candle WHERE asset_id = %s AND interval = '1d'",
             [asset_id],
         ).fetchone()[0]
-        if count:
-            return count
         rows = tiled_rows()
-        with (
-            conn.transaction(),
-            conn.cursor().copy(
+        if count == len(rows):
+            return count
+        with conn.transaction():
+            conn.execute("DELETE FROM prices_candle WHERE asset_id = %s", [asset_id])
+            with conn.cursor().copy(
                 "COPY prices_candle (asset_id, interval, open_time, open, high, low,"
                 " close, volume, source) FROM STDIN"
-            ) as copy,
-        ):
-            for row in rows:
-                copy.write_row((asset_id, "1d", *row, "bench"))
+            ) as copy:
+                for row in rows:
+                    copy.write_row((asset_id, "1d", *row, "bench"))
         conn.execute("ANALYZE prices_candle")
         return len(rows)
 

@@ -92,7 +92,8 @@ def make_window(
 
 
 def _iso(epochs: np.ndarray) -> list[str]:
-    return [f"{t}Z" for t in epochs.astype("datetime64[s]").astype(str)]
+    stamps = epochs.astype("datetime64[s]")
+    return np.datetime_as_string(stamps, unit="s", timezone="UTC").tolist()
 
 
 def _vwap(high: np.ndarray, low: np.ndarray, close: np.ndarray, volume: np.ndarray):  # type: ignore[no-untyped-def]
@@ -124,7 +125,8 @@ def run_call(
 def compute(*, asset_id: int, window: Window) -> dict[str, Any]:
     """The response body: one row per candle of [start, end), the asked outputs."""
     calls = window.calls
-    before = max(c.warmup() for c in calls)
+    warmups = [c.warmup() for c in calls]
+    before = max(warmups)
     columns = selectors.candle_columns(
         asset_id=asset_id,
         interval=window.interval,
@@ -146,8 +148,8 @@ def compute(*, asset_id: int, window: Window) -> dict[str, Any]:
     values: list[list[Any]] = [_iso(rows_open)]
     parameters: dict[str, Any] = {}
     warmup: dict[str, Any] = {}
-    for call in calls:
-        used = min(available, call.warmup())
+    for call, call_warmup in zip(calls, warmups, strict=True):
+        used = min(available, call_warmup)
         offset = available - used
         lookback = call.lookback()
         inputs = {k: v[offset:] for k, v in series.items()}
@@ -167,15 +169,16 @@ def compute(*, asset_id: int, window: Window) -> dict[str, Any]:
         parameters[call.name] = call.parameters
         warmup[call.name] = {
             "lookback": lookback,
-            "warmup": call.warmup(),
+            "warmup": call_warmup,
             "available": used,
             "anchored_at_start": call.name in CUMULATIVE,
             # False: the stored history starts within the convergence margin, so the
             # values are those of a computation from the first stored candle.
-            "converged": used >= call.warmup() or call.name in CUMULATIVE,
+            "converged": used >= call_warmup or call.name in CUMULATIVE,
             "null_rows": null_rows if rows_open.size else 0,
             "reason": _reason(
                 call=call,
+                lookback=lookback,
                 short=short,
                 null_rows=null_rows,
                 used=used,
@@ -218,13 +221,13 @@ def _as_list(array: np.ndarray, name: str, short: int) -> list[Any]:
 
 
 def _reason(
-    *, call: Call, short: int, null_rows: int, used: int, size: int
+    *, call: Call, lookback: int, short: int, null_rows: int, used: int, size: int
 ) -> str | None:
     if not null_rows or not size:
         return None
     if short:
         return (
-            f"{call.name} needs {call.lookback()} earlier candles before its first "
+            f"{call.name} needs {lookback} earlier candles before its first "
             f"value; the stored history has {used} before start."
         )
     return f"{call.name} has no value where its inputs allow none (e.g. zero volume)."
