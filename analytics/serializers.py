@@ -129,3 +129,115 @@ class IndicatorResultSerializer(serializers.Serializer):
     warmup = serializers.DictField(child=WarmupSerializer())
     gaps = GapSerializer(many=True)
     results = serializers.ListField(child=IndicatorRowField())
+
+
+# --- Market overview -------------------------------------------------------------------
+
+
+class MarketQuerySerializer(serializers.Serializer):
+    top = serializers.IntegerField(
+        min_value=1,
+        max_value=50,
+        default=5,
+        help_text="Entries in dominance and movers.",
+    )
+    trend_days = serializers.IntegerField(
+        min_value=1, max_value=365, default=30, help_text="Days of the total-cap trend."
+    )
+
+
+class ProvenanceFields(serializers.Serializer):
+    as_of = serializers.CharField(
+        allow_null=True, help_text="ISO 8601 time the figure is as of."
+    )
+    source = serializers.CharField()
+
+
+class TotalSerializer(ProvenanceFields):
+    value = serializers.FloatField(allow_null=True)
+    assets_counted = serializers.IntegerField()
+    missing = serializers.ListField(
+        child=serializers.CharField(), help_text="Tracked assets without the figure."
+    )
+
+
+class DominanceEntrySerializer(serializers.Serializer):
+    symbol = serializers.CharField()
+    market_cap = serializers.FloatField()
+    share = serializers.FloatField(allow_null=True, help_text="Of the total cap, 0-1.")
+
+
+class DominanceSerializer(ProvenanceFields):
+    results = DominanceEntrySerializer(many=True)
+
+
+class MoverSerializer(serializers.Serializer):
+    symbol = serializers.CharField()
+    change_24h = serializers.FloatField(help_text="Percent.")
+    price = serializers.FloatField(allow_null=True)
+    price_as_of = serializers.DateTimeField(allow_null=True)
+    price_source = serializers.CharField(allow_null=True)
+
+
+class MoversSerializer(ProvenanceFields):
+    results = MoverSerializer(many=True)
+
+
+class BreadthSerializer(ProvenanceFields):
+    advancing = serializers.IntegerField()
+    declining = serializers.IntegerField()
+    unchanged = serializers.IntegerField()
+    unknown = serializers.IntegerField(help_text="Tracked assets without a 24h change.")
+
+
+class SupplyEntrySerializer(ProvenanceFields):
+    symbol = serializers.CharField()
+    circulating_supply = serializers.FloatField()
+
+
+class SupplySerializer(serializers.Serializer):
+    results = SupplyEntrySerializer(many=True)
+
+
+class TrendPointSerializer(serializers.Serializer):
+    time = serializers.DateTimeField()
+    market_cap = serializers.FloatField()
+    assets = serializers.IntegerField()
+    complete = serializers.BooleanField(
+        help_text="Whether every included asset has a candle that day."
+    )
+
+
+class ExcludedSerializer(serializers.Serializer):
+    symbol = serializers.CharField()
+    reason = serializers.CharField()
+
+
+class TrendSerializer(ProvenanceFields):
+    interval = serializers.CharField()
+    start = serializers.DateTimeField()
+    end = serializers.DateTimeField()
+    points = TrendPointSerializer(many=True)
+    included = serializers.ListField(child=serializers.CharField())
+    excluded = ExcludedSerializer(many=True)
+
+
+class ReportSerializer(serializers.Serializer):
+    day = serializers.DateField()
+    created_at = serializers.DateTimeField()
+    data = serializers.DictField(help_text="The sync pipeline's daily market report.")
+
+
+@extend_schema_serializer(many=False)  # the list action answers one object
+class MarketOverviewSerializer(serializers.Serializer):
+    quote = serializers.CharField()
+    assets = serializers.IntegerField(help_text="Tracked assets.")
+    total_market_cap = TotalSerializer()
+    total_volume_24h = TotalSerializer()
+    dominance = DominanceSerializer()
+    gainers = MoversSerializer()
+    losers = MoversSerializer()
+    breadth = BreadthSerializer()
+    supply = SupplySerializer()
+    trend = TrendSerializer()
+    report = ReportSerializer(allow_null=True)

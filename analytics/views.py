@@ -2,18 +2,21 @@
 
 import functools
 
+from django.conf import settings
 from django.http import HttpResponse
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
 from rest_framework import viewsets
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.request import Request
 
-from analytics import indicators
+from analytics import indicators, overview
 from analytics.indicators.catalogue import FRIENDLY_PARAMETERS
 from analytics.serializers import (
     CatalogueSerializer,
     IndicatorQuerySerializer,
     IndicatorResultSerializer,
+    MarketOverviewSerializer,
+    MarketQuerySerializer,
 )
 from assets.models import Asset
 from marketpulse.api.renderers import OrjsonRenderer, dumps
@@ -152,4 +155,38 @@ class IndicatorViewSet(viewsets.ViewSet):
 
         return caching.cached_json(
             request, scope=symbol, key=window.cache_key(), build=build
+        )
+
+
+class MarketViewSet(viewsets.ViewSet):
+    """The market overview of the tracked assets."""
+
+    renderer_classes = [OrjsonRenderer]
+
+    @extend_schema(
+        summary="Market overview",
+        operation_id="analytics_market",
+        description="Total market cap and 24h volume of the tracked assets, dominance "
+        "of the top assets, top gainers and losers (24h), breadth, a daily trend of "
+        "total cap (stored 1d candles x circulating supply, where supply is known) and "
+        "the sync pipeline's latest daily market report. Every figure carries `as_of` "
+        "and `source`; an asset without a figure is listed under `missing`, not "
+        "counted as zero. Cached; syncs (new prices, listings, reports) invalidate.",
+        parameters=[MarketQuerySerializer],
+        responses={200: MarketOverviewSerializer, **READ_ERRORS},
+    )
+    def list(self, request: Request) -> HttpResponse:
+        query = MarketQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        top, days = query.validated_data["top"], query.validated_data["trend_days"]
+
+        def build() -> tuple[bytes, int]:
+            body = overview.market_overview(top=top, trend_days=days)
+            return dumps(body), settings.API_CACHE_TTL
+
+        return caching.cached_json(
+            request,
+            scope=caching.LISTING,
+            key=f"analytics:market:{top}:{days}",
+            build=build,
         )

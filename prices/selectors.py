@@ -8,6 +8,7 @@ import psycopg
 from django.db import connection
 
 from prices.intervals import DURATIONS, Interval
+from prices.models import MarketReport, SyncJob, SyncRun
 from prices.rollups import ORDERED, ROLLUP_INTERVALS, aggregate_sql, divides
 
 CANDLE_TABLE = "prices_candle"
@@ -264,3 +265,31 @@ def candle_columns(
     )
     open_time, o, h, low, c, v = zip(*rows, strict=True)
     return CandleColumns(open_time, o, h, low, c, v, first_wanted, source)
+
+
+def latest_listing_figures() -> dict | None:
+    """Where the stored listing figures (cap, volume, change, supply, rank) came from:
+    the provider, its newest `as_of` and per-figure sources, from the newest successful
+    listings sync (None before the first)."""
+    run = (
+        SyncRun.objects.filter(
+            job=SyncJob.PRICES,
+            status=SyncRun.Status.SUCCEEDED,
+            details__has_key="listing_figures",
+        )
+        .order_by("-finished_at", "-id")
+        .values("id", "finished_at", "details")
+        .first()
+    )
+    if run is None:
+        return None
+    return {
+        **run["details"]["listing_figures"],
+        "sync_run": run["id"],
+        "synced_at": run["finished_at"],
+    }
+
+
+def latest_market_report() -> dict | None:
+    """The newest daily market report of the sync pipeline (None before the first)."""
+    return MarketReport.objects.values("day", "created_at", "data").first()

@@ -207,6 +207,14 @@ def sync_prices(
             pairs, created, refused = upsert_listings(listings=fetched.records)
         _count_rejected(run, refused)
         run.inserted += created
+        # Where the listing figures come from (the market overview shows it).
+        sources = getattr(provider, "figure_sources", None)
+        newest = max((i.as_of for i in fetched.records), default=None)
+        run.details["listing_figures"] = {
+            "provider": provider.name,
+            "as_of": newest.isoformat() if newest else None,
+            "sources": sources() if sources else {},
+        }
         rows = [(a, item.price, item.as_of, provider.name) for a, item in pairs]
     else:
         assets = {a.symbol: a for a in Asset.objects.filter(
