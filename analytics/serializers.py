@@ -9,6 +9,7 @@ from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
 from analytics.indicators import MAX_INDICATORS
+from analytics.models import Anomaly
 from prices.intervals import Interval
 from prices.serializers import AwareDateTimeField, GapSerializer
 
@@ -241,3 +242,26 @@ class MarketOverviewSerializer(serializers.Serializer):
     supply = SupplySerializer()
     trend = TrendSerializer()
     report = ReportSerializer(allow_null=True)
+
+
+# --- Anomalies -------------------------------------------------------------------------
+
+
+class AnomalySerializer(serializers.ModelSerializer):
+    symbol = serializers.CharField(source="asset.symbol")
+    interval = serializers.CharField(
+        allow_null=True, help_text="Candle interval checked."
+    )
+    window = serializers.CharField(allow_null=True, help_text="Trailing window.")
+    detail = serializers.DictField()
+
+    class Meta:
+        model = Anomaly
+        fields = ["id", "symbol", "time", "kind", "interval", "window", "value", "score",
+                  "threshold", "detail", "created_at"]  # fmt: skip
+
+    def to_representation(self, instance):  # type: ignore[no-untyped-def]
+        data = super().to_representation(instance)
+        data["interval"] = data["interval"] or None
+        data["window"] = data["window"] or None
+        return data

@@ -4,14 +4,24 @@ import functools
 
 from django.conf import settings
 from django.http import HttpResponse
-from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
+from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiParameter,
+    extend_schema,
+    extend_schema_view,
+)
 from rest_framework import viewsets
 from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.pagination import CursorPagination
 from rest_framework.request import Request
 
 from analytics import indicators, overview
+from analytics.filters import AnomalyFilter
 from analytics.indicators.catalogue import FRIENDLY_PARAMETERS
+from analytics.models import Anomaly
 from analytics.serializers import (
+    AnomalySerializer,
     CatalogueSerializer,
     IndicatorQuerySerializer,
     IndicatorResultSerializer,
@@ -190,3 +200,55 @@ class MarketViewSet(viewsets.ViewSet):
             key=f"analytics:market:{top}:{days}",
             build=build,
         )
+
+
+class AnomalyCursor(CursorPagination):
+    """Newest first; a bad `cursor` or `limit` is a 400 naming it (not DRF's 404)."""
+
+    ordering = ("-time", "-id")
+    page_size = 100
+    page_size_query_param = "limit"
+    max_page_size = 500
+
+    def get_page_size(self, request: Request) -> int:
+        raw = request.query_params.get(self.page_size_query_param)
+        if raw in (None, ""):
+            return self.page_size
+        if not raw.isdigit() or not 1 <= int(raw) <= self.max_page_size:
+            raise ValidationError(
+                {"limit": [f"A whole number from 1 to {self.max_page_size}."]}
+            )
+        return int(raw)
+
+    def decode_cursor(self, request: Request):  # type: ignore[no-untyped-def]
+        try:
+            return super().decode_cursor(request)
+        except NotFound:
+            raise ValidationError(
+                {"cursor": ["Invalid cursor; follow `next` as given."]}
+            ) from None
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="Anomalies",
+        description="Unusual returns, intraday moves and volume (robust rolling "
+        "z-scores over 1h, 24h, 7d and 30d windows, where the interval fits) and "
+        "provider disagreements, newest first; cursor-paged (follow `next`). Filter "
+        "by `symbol`, `kind` and `since`.",
+        responses={200: AnomalySerializer(many=True), **READ_ERRORS},
+    ),
+    retrieve=extend_schema(
+        summary="One anomaly",
+        responses={200: AnomalySerializer, 404: NOT_FOUND, **READ_ERRORS},
+    ),
+)
+class AnomalyViewSet(viewsets.ReadOnlyModelViewSet):
+    serializer_class = AnomalySerializer
+    pagination_class = AnomalyCursor
+    filter_backends = [DjangoFilterBackend]
+    filterset_class = AnomalyFilter
+    renderer_classes = [OrjsonRenderer]
+
+    def get_queryset(self):  # type: ignore[no-untyped-def]
+        return Anomaly.objects.select_related("asset")

@@ -171,3 +171,21 @@ def publish_alert(*, user_id: int, event: dict[str, Any]) -> int | None:
     (None when Redis is down)."""
     message = AlertMessage(type="alert", event=event)
     return _publish(alert_group(user_id), orjson.dumps(message))
+
+
+class AnomalyMessage(TypedDict):
+    type: str  # "anomaly"
+    symbol: str
+    as_of: str  # the anomaly's time (consumers order frames of a symbol by it)
+    anomaly: dict[str, Any]
+
+
+def publish_anomaly(
+    *, symbol: str, as_of: datetime, anomaly: dict[str, Any]
+) -> int | None:
+    """Sends one anomaly to the subscribers of `symbol`'s price stream (None when Redis
+    is down)."""
+    message = AnomalyMessage(
+        type="anomaly", symbol=symbol.upper(), as_of=iso_z(as_of), anomaly=anomaly
+    )
+    return _publish(price_group(symbol), orjson.dumps(message, option=orjson.OPT_UTC_Z))

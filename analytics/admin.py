@@ -1,0 +1,18 @@
+from django.contrib import admin
+
+from analytics.models import Anomaly
+
+
+@admin.register(Anomaly)
+class AnomalyAdmin(admin.ModelAdmin):
+    list_display = ("time", "asset", "kind", "interval", "window", "score", "threshold")
+    list_filter = (
+        "kind",
+        "interval",
+        "window",
+        ("asset", admin.RelatedOnlyFieldListFilter),
+    )
+    search_fields = ("asset__symbol",)
+    date_hierarchy = "time"
+    list_select_related = ("asset",)
+    readonly_fields = [f.name for f in Anomaly._meta.fields]
