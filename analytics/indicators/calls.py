@@ -1,6 +1,7 @@
 """Which indicators a request asks for, with what parameters, and how much history each
 needs (see analytics/indicators/__init__.py for the rules)."""
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -86,9 +87,7 @@ class Call:
     def lookback(self) -> int:
         if self.indicator.talib_name is None:
             return 0
-        function = abstract.Function(self.indicator.talib_name)
-        function.set_parameters(self.parameters)
-        return int(function.lookback)
+        return _lookback(self.indicator.talib_name, tuple(self.parameters.items()))
 
     def warmup(self) -> int:
         """Earlier candles this indicator reads (0 for cumulative ones)."""
@@ -109,6 +108,14 @@ class Call:
                 periods.append(FIXED_PERIODS[self.name])
             extra = CONVERGENCE * max(periods) if periods else RECURSIVE_BASE
         return self.lookback() + extra
+
+
+@functools.lru_cache(maxsize=4096)
+def _lookback(talib_name: str, parameters: tuple[tuple[str, float | int], ...]) -> int:
+    """TA-Lib's lookback (its TA_*_Lookback) for these parameters."""
+    function = abstract.Function(talib_name)
+    function.set_parameters(dict(parameters))
+    return int(function.lookback)
 
 
 def fail(field: str, message: str) -> ValidationError:

@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
+import talib
 from django.conf import settings
-from talib import abstract
 
 from analytics.indicators.calls import (
     CUMULATIVE,
@@ -109,10 +109,11 @@ def run_call(
     """The call's outputs over `inputs` (one array per TA-Lib output)."""
     if call.indicator.talib_name is None:
         return [_vwap(inputs["high"], inputs["low"], inputs["close"], inputs["volume"])]
-    function = abstract.Function(call.indicator.talib_name)
-    function.set_parameters(call.parameters)
-    result = function(inputs)
-    arrays = result if isinstance(result, list) else [result]
+    # TA-Lib's function API, inputs in the abstract API's order (what the catalogue
+    # lists): the abstract wrapper re-checks and copies its inputs on every call.
+    function = getattr(talib, call.indicator.talib_name)
+    result = function(*(inputs[s] for s in call.indicator.inputs), **call.parameters)
+    arrays = list(result) if isinstance(result, tuple) else [result]
     if call.name in INDEX_OUTPUTS:
         # TA-Lib answers positions in the input; a position means nothing to a client.
         arrays = [
