@@ -194,3 +194,30 @@ def test_a_real_worker_checks_imported_candles_and_synced_prices(server_env):
     assert disagreement.detail["other_source"] == "coingecko"
     assert disagreement.detail["source"] == "replay"
     assert disagreement.score > 2.0
+
+
+@pytest.mark.django_db
+def test_btcs_december_2017_and_february_2018_drops_show_in_its_hourly_candles(btc):
+    """BTC's daily closes of 2017-12-22 (-9.8%) and 2018-02-05 (-15.5%) are no outliers
+    against their own volatile month (daily z about -2 to -3); the hours are."""
+    load_demo(btc, "coinbase_BTC-USD_1h.csv.gz")
+    anomalies.detect_anomalies(
+        asset_id=btc.pk,
+        interval="1h",
+        start=datetime(2017, 12, 1, tzinfo=UTC),
+        end=datetime(2018, 2, 28, tzinfo=UTC),
+    )
+    (drop, *_) = found(btc, "2017-12-22T13:00:00+00:00", "return")
+    assert drop.detail["change_pct"] == pytest.approx(-12.33, abs=0.01)
+    assert drop.score <= -8
+    # 2018-02-05: the hour after the capitulation low (6,426.94 at 19:00) traded 14%
+    # above the previous close.
+    (spike, *_) = found(btc, "2018-02-05T20:00:00+00:00", "intraday")
+    assert spike.detail["measure"] == "rise"
+    assert spike.detail["change_pct"] == pytest.approx(14.08, abs=0.01)
+    assert (
+        Anomaly.objects.filter(
+            asset=btc, time__lt=datetime(2017, 12, 1, tzinfo=UTC)
+        ).count()
+        == 0
+    )
