@@ -36,3 +36,9 @@ def record_market_report(*, day: date) -> MarketReport:
     }
     report, _ = MarketReport.objects.update_or_create(day=day, defaults={"data": data})
     return report
+
+
+def latest_market_report() -> dict[str, Any] | None:
+    """The newest daily market report (None before the first)."""
+    found = MarketReport.objects.values("day", "created_at", "data").first()
+    return dict(found) if found is not None else None

@@ -357,3 +357,32 @@ CANDLE_RETENTION_INTERVALS = env.list(
 )
 # Finished sync runs are kept this long (the replay tick alone records ~4,000 a day).
 SYNC_RUN_RETENTION_DAYS = env.int("SYNC_RUN_RETENTION_DAYS", default=7)
+
+# --- Analytics (issue 13): anomaly detection ---------------------------------------------
+# Celery tasks (by name) sent after candles are written (upsert_candles), with
+# (asset_id, interval, first open time, last open time): prices stays unaware of analytics.
+CANDLE_WRITE_TASKS = env.list(
+    "CANDLE_WRITE_TASKS", default=["analytics.detect_anomalies"]
+)
+# Sent by the prices sync with the fresh prices of another provider it replaced.
+PRICE_CROSS_CHECK_TASK = env.str(
+    "PRICE_CROSS_CHECK_TASK", default="analytics.record_price_disagreements"
+)
+# Trailing windows of the robust z-scores, and how many candles one may hold.
+ANOMALY_WINDOWS = env.list("ANOMALY_WINDOWS", default=["1h", "24h", "7d", "30d", "90d"])
+ANOMALY_MIN_SAMPLES = env.int("ANOMALY_MIN_SAMPLES", default=20)
+ANOMALY_MAX_SAMPLES = env.int("ANOMALY_MAX_SAMPLES", default=2000)
+# |robust z| at or above these is an anomaly (calibrated on the demo data, see
+# analytics/anomalies.py and tests/analytics/test_anomalies.py).
+ANOMALY_Z_RETURN = env.float("ANOMALY_Z_RETURN", default=8.0)
+# Intraday excursions are one-sided and skewed (the high is never below the open): a
+# higher bar, or hourly candles flag every brisk hour.
+ANOMALY_Z_INTRADAY = env.float("ANOMALY_Z_INTRADAY", default=12.0)
+ANOMALY_Z_VOLUME = env.float("ANOMALY_Z_VOLUME", default=8.0)
+# The smallest scale (log return) a window may have: 0.1% per candle.
+ANOMALY_MIN_SIGMA = env.float("ANOMALY_MIN_SIGMA", default=0.001)
+# Two providers' prices at most this many seconds apart, differing by this many percent.
+ANOMALY_DISAGREEMENT_PCT = env.float("ANOMALY_DISAGREEMENT_PCT", default=2.0)
+ANOMALY_DISAGREEMENT_MAX_AGE = env.int("ANOMALY_DISAGREEMENT_MAX_AGE", default=900)
+# Anomalies younger than this (seconds) are pushed live; older ones only stored.
+ANOMALY_PUBLISH_MAX_AGE = env.int("ANOMALY_PUBLISH_MAX_AGE", default=86400)

@@ -10,6 +10,7 @@ from drf_spectacular.views import (
 from rest_framework.routers import DefaultRouter
 from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
 
+from analytics.views import AnomalyViewSet, IndicatorViewSet, MarketViewSet
 from assets.views import AssetViewSet
 from marketpulse import health
 from marketpulse.accounts.views import ApiKeyViewSet
@@ -23,6 +24,9 @@ router.register("assets", AssetViewSet, basename="asset")
 router.register("prices", PriceViewSet, basename="prices")
 router.register("sync-runs", SyncRunViewSet, basename="sync-run")
 router.register("sync", SyncViewSet, basename="sync")
+router.register("analytics/indicators", IndicatorViewSet, basename="indicator")
+router.register("analytics/market", MarketViewSet, basename="market")
+router.register("analytics/anomalies", AnomalyViewSet, basename="anomaly")
 router.register("api-keys", ApiKeyViewSet, basename="api-key")
 router.register("portfolios", PortfolioViewSet, basename="portfolio")
 router.register(

@@ -5,12 +5,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import psycopg
 from django.conf import settings
 from django.db import connection
 
 from marketpulse.errors import InvalidInput
 from prices.intervals import DURATIONS, Interval, interval_origin
-from prices.models import Candle
+from prices.models import Candle, SyncJob, SyncRun
 from prices.rollups import ORDERED, ROLLUP_INTERVALS, aggregate_sql, divides
 
 CANDLE_TABLE = "prices_candle"
@@ -241,3 +242,143 @@ def closes_for(
         .first()
     )
     return Closes(interval=source, closes=closes, before=before)
+
+
+@dataclass(frozen=True, slots=True)
+class CandleColumns:
+    """Candles as columns (epoch-second open times, then floats), oldest first: ready for
+    `numpy.asarray`. The first `before` rows open before the range asked for."""
+
+    open_time: tuple[int, ...]
+    open: tuple[float, ...]
+    high: tuple[float, ...]
+    low: tuple[float, ...]
+    close: tuple[float, ...]
+    volume: tuple[float, ...]
+    before: int
+    source: CandleSource | None
+
+
+def candle_columns(
+    *,
+    asset_id: int,
+    interval: str,
+    start: datetime,
+    end: datetime,
+    before: int = 0,
+) -> CandleColumns:
+    """Every candle of `interval` opening in [start, end) (both aligned to `interval`),
+    preceded by up to `before` candles opening before `start`: the exact candles
+    `candle_page` serves, gaps left as gaps, in one round trip. The caller bounds the
+    range (no row limit here)."""
+    empty: tuple[Any, ...] = ()
+    source = candle_source(asset_id=asset_id, interval=interval)
+    if source is None:
+        return CandleColumns(empty, empty, empty, empty, empty, empty, 0, None)
+    params = {
+        "asset_id": asset_id,
+        "interval": source.interval,
+        "start": start,
+        "end": end,
+        "before": before,
+    }
+    where = "asset_id = %(asset_id)s AND interval = %(interval)s"
+    columns = "open, high, low, close, volume"
+    # Binary results, through a server-side-binding psycopg cursor on Django's
+    # connection (Django's client-side cursors cannot return binary): 5,800 rows
+    # fetched in 7 ms instead of 16 ms as text, on the bench machine.
+    connection.ensure_connection()
+    with psycopg.Cursor(connection.connection) as cursor:
+        if not source.aggregate:
+            cursor.execute(
+                f"""
+                SELECT * FROM (
+                    SELECT {EPOCH}, {columns} FROM {source.table}
+                    WHERE {where} AND open_time < %(start)s
+                    ORDER BY open_time DESC LIMIT %(before)s
+                ) AS warmup
+                UNION ALL
+                SELECT * FROM (
+                    SELECT {EPOCH}, {columns} FROM {source.table}
+                    WHERE {where} AND open_time >= %(start)s AND open_time < %(end)s
+                    ORDER BY open_time
+                ) AS wanted
+                ORDER BY 1
+                """,
+                params,
+                binary=True,
+            )
+            rows = cursor.fetchall()
+        else:
+            # Warm-up buckets: enough base rows for `before` + 1 buckets; when the cap is
+            # reached the earliest bucket may be cut short, so it is dropped.
+            per_bucket = math.ceil(_LONGEST[interval] / DURATIONS[source.interval])
+            in_range = math.ceil((end - start) / DURATIONS[source.interval])
+            _check_aggregation_bound(
+                source, interval, per_bucket, (before + 1) * per_bucket + in_range
+            )
+            base_columns = f"open_time, {columns}"
+            if source.table == ROLLUP_TABLE:
+                base_columns += ", candles"
+            aggregate = aggregate_sql(
+                interval=interval, counted=source.table == ROLLUP_TABLE
+            )
+            cursor.execute(
+                f"""
+                WITH warmup AS (
+                    SELECT {base_columns} FROM {source.table}
+                    WHERE {where} AND open_time < %(start)s
+                    ORDER BY open_time DESC LIMIT %(cap)s
+                ), wanted AS (
+                    SELECT {base_columns} FROM {source.table}
+                    WHERE {where} AND open_time >= %(start)s AND open_time < %(end)s
+                )
+                SELECT {EPOCH.replace("open_time", "bucket")}, {columns}, base_rows,
+                       bucket < %(start)s
+                FROM (
+                    SELECT {aggregate}, count(*) AS base_rows FROM warmup GROUP BY 1
+                    UNION ALL
+                    SELECT {aggregate}, count(*) AS base_rows FROM wanted GROUP BY 1
+                ) AS buckets
+                ORDER BY bucket
+                """,
+                {**params, "cap": (before + 1) * per_bucket},
+                binary=True,
+            )
+            buckets = cursor.fetchall()
+            early = [b for b in buckets if b[-1]]
+            if sum(b[-2] for b in early) >= (before + 1) * per_bucket:
+                early = early[1:]
+            early = early[-before:] if before else []
+            rows = [b[:6] for b in early] + [b[:6] for b in buckets if not b[-1]]
+    if not rows:
+        return CandleColumns(empty, empty, empty, empty, empty, empty, 0, source)
+    start_epoch = start.timestamp()
+    first_wanted = next(
+        (n for n, r in enumerate(rows) if r[0] >= start_epoch), len(rows)
+    )
+    open_time, o, h, low, c, v = zip(*rows, strict=True)
+    return CandleColumns(open_time, o, h, low, c, v, first_wanted, source)
+
+
+def latest_listing_figures() -> dict[str, Any] | None:
+    """Where the stored listing figures (cap, volume, change, supply, rank) came from:
+    the provider, its newest `as_of` and per-figure sources, from the newest successful
+    listings sync (None before the first)."""
+    run = (
+        SyncRun.objects.filter(
+            job=SyncJob.PRICES,
+            status=SyncRun.Status.SUCCEEDED,
+            details__has_key="listing_figures",
+        )
+        .order_by("-finished_at", "-id")
+        .values("id", "finished_at", "details")
+        .first()
+    )
+    if run is None:
+        return None
+    return {
+        **run["details"]["listing_figures"],
+        "sync_run": run["id"],
+        "synced_at": run["finished_at"],
+    }

@@ -1,5 +1,6 @@
 """Writes to price history. Every candle enters through `upsert_candles`."""
 
+import logging
 import math
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
@@ -9,6 +10,8 @@ from itertools import islice
 from typing import Protocol, runtime_checkable
 
 import psycopg
+from celery import current_app
+from django.conf import settings
 from django.db import DatabaseError, connection, transaction
 from django.db.backends.utils import CursorWrapper
 
@@ -23,6 +26,7 @@ EARLIEST_OPEN_TIME = datetime(2009, 1, 3, tzinfo=UTC)
 # Clocks differ a little between providers and us; more than this ahead is a bad row.
 FUTURE_TOLERANCE = timedelta(minutes=5)
 BATCH_SIZE = 50_000
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -161,7 +165,28 @@ def upsert_candles(
         batch_size=batch_size, now=now,
     ):  # fmt: skip
         total.add(result)
+    if (total.inserted or total.updated) and total.first_open_time:
+        announce_candles(asset=asset, interval=interval, written=total)
     return total
+
+
+def announce_candles(*, asset: Asset, interval: str, written: Upserted) -> None:
+    """After commit, sends each task of settings.CANDLE_WRITE_TASKS (by name: the store
+    imports no app above it) the range just written; a broker outage is logged only."""
+    names = settings.CANDLE_WRITE_TASKS
+    if not names or written.first_open_time is None or written.last_open_time is None:
+        return
+    args = [asset.pk, interval, written.first_open_time.isoformat(),
+            written.last_open_time.isoformat()]  # fmt: skip
+
+    def send() -> None:
+        for name in names:
+            try:
+                current_app.send_task(name, args=args)
+            except Exception:  # the candles are stored; only the follow-up is lost
+                logger.warning("could not enqueue %s", name, exc_info=True)
+
+    transaction.on_commit(send)
 
 
 def _batch_results(

@@ -194,6 +194,14 @@ def sync_prices(
             pairs, created, refused = upsert_listings(listings=fetched.records)
         _count_rejected(run, refused)
         run.inserted += created
+        # Where the listing figures come from (the market overview shows it).
+        sources = getattr(provider, "figure_sources", None)
+        newest = max((i.as_of for i in fetched.records), default=None)
+        run.details["listing_figures"] = {
+            "provider": provider.name,
+            "as_of": newest.isoformat() if newest else None,
+            "sources": sources() if sources else {},
+        }
         rows = [(a, item.price, item.as_of, provider.name) for a, item in pairs]
     else:
         assets = {a.symbol: a for a in Asset.objects.filter(
@@ -204,12 +212,34 @@ def sync_prices(
         _count_rejected(run, unknown)
         rows = [(assets[p.symbol], p.price, p.as_of, provider.name)
                 for p in fetched.records if p.symbol in assets]  # fmt: skip
+    cross_check(rows, served_by=provider.name)
     # A price we already hold (same value, same time) is neither rewritten nor republished.
     changed = [r for r in rows if (r[0].price, r[0].price_as_of) != (r[1], r[2])]
     fresh = record_latest_prices(changed)
     run.updated += int(fresh)
     run.details["stale_prices"] = len(rows) - int(fresh)
     run.details["published"] = publish_all(fresh.prices)
+
+
+def cross_check(rows: list[Any], *, served_by: str) -> None:
+    """New prices replacing another provider's still-fresh one (a fallback, or two
+    providers taking turns) go to settings.PRICE_CROSS_CHECK_TASK after commit, by
+    name: analytics records the pairs that disagree."""
+    max_age = timedelta(seconds=settings.ANOMALY_DISAGREEMENT_MAX_AGE)
+    pairs = [
+        {"asset_id": a.pk, "symbol": a.symbol, "price": price,
+         "as_of": as_of.isoformat(), "source": served_by, "other_price": a.price,
+         "other_as_of": a.price_as_of.isoformat(), "other_source": a.price_source}
+        for a, price, as_of, _ in rows
+        if a.price is not None and a.price_as_of is not None
+        and a.price_source not in ("", served_by)
+        and abs(as_of - a.price_as_of) <= max_age
+    ]  # fmt: skip
+    name = settings.PRICE_CROSS_CHECK_TASK
+    if pairs and name:
+        from celery import current_app
+
+        transaction.on_commit(lambda: current_app.send_task(name, args=[pairs]))
 
 
 def publish_all(prices: list[Any]) -> int:

@@ -13,7 +13,7 @@ the data is already in PostgreSQL, only the live push is lost.
 
 import logging
 from datetime import datetime
-from typing import TypedDict
+from typing import Any, TypedDict
 
 import orjson
 from django.conf import settings
@@ -159,3 +159,21 @@ def _fold_into_candles(price: LatestPrice) -> None:
             client=pipe,
         )
     pipe.execute()
+
+
+class AnomalyMessage(TypedDict):
+    type: str  # "anomaly"
+    symbol: str
+    as_of: str  # the anomaly's time (consumers order frames of a symbol by it)
+    anomaly: dict[str, Any]
+
+
+def publish_anomaly(
+    *, symbol: str, as_of: datetime, anomaly: dict[str, Any]
+) -> int | None:
+    """Sends one anomaly to the subscribers of `symbol`'s price stream (None when Redis
+    is down)."""
+    message = AnomalyMessage(
+        type="anomaly", symbol=symbol.upper(), as_of=iso_z(as_of), anomaly=anomaly
+    )
+    return publish(price_group(symbol), orjson.dumps(message, option=orjson.OPT_UTC_Z))

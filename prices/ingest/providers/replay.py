@@ -8,8 +8,9 @@ and everything is labelled source "replay" so nobody mistakes it for a live pric
 """
 
 import csv
+import json
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import cache
 from pathlib import Path
 
@@ -53,6 +54,14 @@ def load_series() -> dict[tuple[str, str], Series]:
     return series
 
 
+@cache
+def recorded_supply() -> dict:
+    """Circulating supplies from a recorded real payload, with their provenance
+    (prices/ingest/providers/data/circulating_supply.json)."""
+    path = Path(__file__).resolve().parent / "data" / "circulating_supply.json"
+    return json.loads(path.read_text())
+
+
 def finest_series() -> list[Series]:
     finest: dict[str, Series] = {}
     order = [*DURATIONS, "1M"]
@@ -85,18 +94,73 @@ class Replay(Provider):
         return PriceIn(symbol=series.symbol, price=candle.close, as_of=as_of)
 
     def listings(self, *, limit: int) -> Fetched[ListingIn]:
+        """24h volume (quote) and change from the replayed candles, circulating supply
+        from a recorded real payload where it holds the asset, cap = price x supply,
+        ranked by cap; a figure no real source has stays None."""
         fetched: Fetched[ListingIn] = Fetched()
+        supply = recorded_supply()["assets"]
+        listed = []
         for series in finest_series()[:limit]:
             price = self._price(series)
+            volume, change = self._last_24h(series)
+            circulating = supply.get(series.symbol, {}).get("circulating_supply")
+            cap = price.price * circulating if circulating else None
+            listed.append((series, price, volume, change, circulating, cap))
+        by_cap = sorted((x for x in listed if x[5]), key=lambda x: -(x[5] or 0.0))
+        ranks = {x[0].symbol: n for n, x in enumerate(by_cap, 1)}
+        for series, price, volume, change, circulating, cap in listed:
             fetched.records.append(
                 ListingIn(
                     symbol=series.symbol,
                     name=series.name,
                     price=price.price,
                     as_of=price.as_of,
+                    rank=ranks.get(series.symbol),
+                    market_cap=cap,
+                    volume_24h=volume,
+                    change_24h=change,
+                    circulating_supply=circulating,
                 )
             )
         return fetched
+
+    def _last_24h(self, series: Series) -> tuple[float | None, float | None]:
+        """Quote volume of the replayed candles opening in (now - 24h, now], and the
+        percent change from the close of the one opening 24h before the current one."""
+        if series.interval not in DURATIONS or DURATIONS[series.interval] > timedelta(
+            days=1
+        ):
+            return None, None
+        step = DURATIONS[series.interval]
+        current = floor_time(self.now(), series.interval)
+        count = int(timedelta(days=1) / step)
+        window = [self._replayed(series, current - n * step) for n in range(count)]
+        before = self._replayed(series, current - count * step)
+        volume = sum(c.volume * c.close for c in window)
+        change = (window[0].close / before.close - 1) * 100 if before.close else None
+        return volume, change
+
+    @staticmethod
+    def _replayed(series: Series, open_time: datetime) -> CandleIn:
+        """The recorded candle replayed at `open_time` (as `candles` maps it)."""
+        step = DURATIONS[series.interval].total_seconds()
+        return series.candles[int(open_time.timestamp() // step) % len(series.candles)]
+
+    def figure_sources(self) -> dict[str, object]:
+        """Where each listing figure comes from, for the market overview."""
+        recorded = recorded_supply()
+        return {
+            "price": "replay: recorded candle closes, clock shifted",
+            "volume_24h": "replay: sum of volume x close of the replayed candles of "
+            "the last 24h",
+            "change_24h": "replay: replayed candle closes 24h apart",
+            "market_cap": "price x circulating_supply",
+            "circulating_supply": {
+                symbol: {"source": recorded["source"], "as_of": entry["as_of"]}
+                for symbol, entry in recorded["assets"].items()
+            },
+            "rank": "replay: by market_cap",
+        }
 
     def latest_prices(self, *, assets: list[Asset]) -> Fetched[PriceIn]:
         wanted = {a.symbol for a in assets}
