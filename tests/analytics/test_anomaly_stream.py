@@ -10,7 +10,7 @@ from django.db import connection
 
 from analytics import anomalies
 from marketpulse.asgi import application
-from tests.realtime.test_ws_in_process import WebsocketCommunicator
+from tests.prices.realtime.test_ws_in_process import WebsocketCommunicator
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
