@@ -5,4 +5,4 @@ class AnalyticsConfig(AppConfig):
     name = "analytics"
 
     def ready(self) -> None:
-        from analytics import signals  # noqa: F401 (connects the receivers)
+        from analytics import checks, signals  # noqa: F401 (registers checks, receivers)
