@@ -254,9 +254,14 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Requests and responses get components of their own: a request says what validation
+    # accepts (`minLength: 1` where a field may not be blank, token credentials included),
+    # a response what is sent (blank strings too).
+    "COMPONENT_SPLIT_REQUEST": True,
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "marketpulse.api.error_schema.add_error_responses",
+        "marketpulse.api.text_schema.forbid_nul_in_text",
     ],
 }
 
