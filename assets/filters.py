@@ -4,27 +4,50 @@ from typing import Any
 
 import django_filters
 from django import forms
+from django.core.validators import MaxValueValidator
 from django.db.models import F, Q, QuerySet
+from drf_spectacular.utils import extend_schema_field
 
 from assets.models import Asset, AssetClass
-from assets.symbols import SymbolListError, parse_symbols
+from assets.symbols import SymbolListError, parse_symbols, symbol_list_pattern
+from marketpulse.api.params import NoEmptyParametersForm
 
 ORDERING_FIELDS = ("rank", "market_cap", "volume_24h", "change_24h", "price", "symbol")
+MAX_SYMBOLS = 250
 
 
 class SymbolListField(forms.CharField):
     def clean(self, value: Any) -> list[str] | None:
-        text = super().clean(value)
-        if not text:
+        if value is None:
             return None
         try:
-            return parse_symbols(text, limit=250)
+            return parse_symbols(value, limit=MAX_SYMBOLS)
         except SymbolListError as exc:
             raise forms.ValidationError(str(exc)) from None
 
 
+@extend_schema_field(
+    {
+        "type": "string",
+        "minLength": 1,
+        "pattern": symbol_list_pattern(MAX_SYMBOLS),
+        "description": f"1 to {MAX_SYMBOLS} comma-separated symbols, case-insensitive.",
+    }
+)
 class SymbolListFilter(django_filters.Filter):
     field_class = SymbolListField
+
+
+# The largest figure a filter takes (django-filter's own cap, which keeps the SQL in range).
+LARGEST_FIGURE = 1e50
+
+
+@extend_schema_field({"type": "number", "maximum": LARGEST_FIGURE})
+class FigureFilter(django_filters.NumberFilter):
+    """A bound on a market figure; the schema states its maximum."""
+
+    def get_max_validator(self) -> MaxValueValidator:
+        return MaxValueValidator(LARGEST_FIGURE)
 
 
 class NullsLastOrderingFilter(django_filters.OrderingFilter):
@@ -45,21 +68,19 @@ class NullsLastOrderingFilter(django_filters.OrderingFilter):
 
 
 class AssetFilter(django_filters.FilterSet):
-    symbols = SymbolListFilter(
-        method="filter_symbols", help_text="Comma-separated symbols, case-insensitive."
-    )
+    symbols = SymbolListFilter(method="filter_symbols")
     search = django_filters.CharFilter(
         method="filter_search",
         max_length=100,
         help_text="Case-insensitive prefix of the symbol or the name.",
     )
     asset_class = django_filters.ChoiceFilter(choices=AssetClass.choices)
-    market_cap_min = django_filters.NumberFilter("market_cap", lookup_expr="gte")
-    market_cap_max = django_filters.NumberFilter("market_cap", lookup_expr="lte")
-    volume_min = django_filters.NumberFilter("volume_24h", lookup_expr="gte")
-    volume_max = django_filters.NumberFilter("volume_24h", lookup_expr="lte")
-    price_min = django_filters.NumberFilter("price", lookup_expr="gte")
-    price_max = django_filters.NumberFilter("price", lookup_expr="lte")
+    market_cap_min = FigureFilter("market_cap", lookup_expr="gte")
+    market_cap_max = FigureFilter("market_cap", lookup_expr="lte")
+    volume_min = FigureFilter("volume_24h", lookup_expr="gte")
+    volume_max = FigureFilter("volume_24h", lookup_expr="lte")
+    price_min = FigureFilter("price", lookup_expr="gte")
+    price_max = FigureFilter("price", lookup_expr="lte")
     tracked = django_filters.ChoiceFilter(
         method="filter_tracked", choices=[("true", "true"), ("false", "false")]
     )
@@ -71,6 +92,7 @@ class AssetFilter(django_filters.FilterSet):
     class Meta:
         model = Asset
         fields: list[str] = []
+        form = NoEmptyParametersForm
 
     def filter_symbols(self, qs: QuerySet, name: str, value: list[str]) -> QuerySet:
         return qs.filter(symbol__in=value)

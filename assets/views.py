@@ -14,11 +14,13 @@ from rest_framework.request import Request
 from assets import selectors
 from assets.filters import AssetFilter
 from assets.models import Asset
+from assets.schema import SYMBOL_PARAMETER
 from assets.serializers import AssetSerializer
 from assets.symbols import clean_symbol
 from marketpulse.api import caching
 from marketpulse.api.negotiation import JsonFirstMixin, refuse_unknown_params
 from marketpulse.api.pagination import LimitOffsetPage
+from marketpulse.api.params import QuerySerializer
 from marketpulse.api.renderers import OrjsonRenderer, dumps
 from marketpulse.api.schema import NOT_FOUND, READ_ERRORS, error
 
@@ -26,7 +28,7 @@ from marketpulse.api.schema import NOT_FOUND, READ_ERRORS, error
 LIST_PARAMS = frozenset(AssetFilter.base_filters) | {"limit", "offset"}
 
 
-class TopQuerySerializer(serializers.Serializer):
+class TopQuerySerializer(QuerySerializer):
     limit = serializers.IntegerField(min_value=1, max_value=100, default=10)
 
 
@@ -40,6 +42,7 @@ class TopQuerySerializer(serializers.Serializer):
     retrieve=extend_schema(
         summary="One asset",
         description="Symbol case-insensitive; latest price and 24h figures.",
+        parameters=[SYMBOL_PARAMETER],
         responses={200: AssetSerializer, 404: NOT_FOUND, **READ_ERRORS},
     ),
 )

@@ -1,5 +1,6 @@
 """Portfolio API shapes. Money and quantities are Decimal in and JSON strings out."""
 
+import re
 from decimal import Decimal
 from typing import Any
 
@@ -7,6 +8,8 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from assets.models import Asset
+from assets.symbols import SYMBOL_PATTERN
+from marketpulse.api.params import QuerySerializer
 from portfolio.models import MONEY_DECIMALS, MONEY_DIGITS, Portfolio, Trade
 from portfolio.performance import PERFORMANCE_INTERVALS
 from portfolio.services import allowed_currencies
@@ -38,6 +41,7 @@ class Amount(serializers.Field):
         return plain(value)
 
 
+@extend_schema_field({"type": "string", "pattern": SYMBOL_PATTERN})
 class SymbolField(serializers.SlugRelatedField):
     """An asset by symbol, case-insensitive; anything unlike a symbol is simply unknown
     (and never reaches the database: PostgreSQL refuses NUL bytes with an error)."""
@@ -48,8 +52,26 @@ class SymbolField(serializers.SlugRelatedField):
         return super().to_internal_value(data.upper())
 
 
+def _any_case(words: list[str]) -> str:
+    """A pattern matching any of `words`, in any case (OpenAPI patterns have no flags)."""
+    spelled = [
+        "".join(f"[{c.upper()}{c.lower()}]" if c.isalpha() else re.escape(c) for c in w)
+        for w in words
+    ]
+    return f"^({'|'.join(spelled)})$"
+
+
 class PortfolioSerializer(serializers.ModelSerializer):
-    base_currency = serializers.CharField(required=False, max_length=10)
+    base_currency = serializers.RegexField(
+        _any_case(allowed_currencies()),
+        required=False,
+        max_length=10,
+        trim_whitespace=False,
+        error_messages={
+            "invalid": f"Prices are quoted in {', '.join(allowed_currencies())} only."
+        },
+        help_text="Case-insensitive; the quote currency is the only one.",
+    )
 
     class Meta:
         model = Portfolio
@@ -154,7 +176,7 @@ class PnlSerializer(serializers.Serializer):
     by_asset = AssetPnlSerializer(many=True)
 
 
-class PerformanceQuerySerializer(serializers.Serializer):
+class PerformanceQuerySerializer(QuerySerializer):
     interval = serializers.ChoiceField(choices=PERFORMANCE_INTERVALS, default="1d")
     start = AwareDateTimeField(required=False)
     end = AwareDateTimeField(required=False)

@@ -15,7 +15,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.serializers import BaseSerializer
 
-from marketpulse.api.idempotency import IdempotentCreateMixin
+from marketpulse.api.idempotency import HEADER, KEY_PATTERN, IdempotentCreateMixin
 from portfolio import selectors, services
 from portfolio.models import Portfolio, Trade
 from portfolio.performance import performance_for
@@ -29,9 +29,10 @@ from portfolio.serializers import (
 )
 
 IDEMPOTENCY_PARAMETER = OpenApiParameter(
-    "Idempotency-Key",
+    HEADER,
     OpenApiTypes.STR,
     OpenApiParameter.HEADER,
+    pattern=KEY_PATTERN,
     description="Retrying a POST with the same key returns the first result "
     "(header `Idempotent-Replayed: true`) instead of writing twice.",
 )

@@ -7,21 +7,29 @@ serializer per candle costs ~40x more); the output serializers here document tha
 from datetime import datetime
 from typing import Any
 
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from assets.symbols import SymbolListError, parse_symbols
-from prices.intervals import Interval, TimeError, parse_time
+from assets.symbols import SymbolListError, parse_symbols, symbol_list_pattern
+from marketpulse.api.params import QuerySerializer
+from prices.intervals import TIME_PATTERN, TIME_RE, Interval, TimeError, parse_time
 
 MAX_CANDLES = 5000
+MAX_SYMBOLS = 100
 
 
-@extend_schema_field(OpenApiTypes.DATETIME)
+@extend_schema_field({"type": "string", "format": "date-time", "pattern": TIME_PATTERN})
 class AwareDateTimeField(serializers.Field):
-    """A time as `prices.intervals.parse_time` reads it (ISO 8601 with a zone, in UTC)."""
+    """A time as `prices.intervals.parse_time` reads it, written as `TIME_PATTERN` says
+    (RFC 3339 with a zone); in UTC."""
 
     def to_internal_value(self, data: Any) -> datetime:
+        if not TIME_RE.fullmatch(str(data)):
+            raise serializers.ValidationError(
+                f"Not an RFC 3339 time with a zone: {str(data)[:64]!r} "
+                "(example: 2024-03-01T00:00:00Z).",
+                code="invalid",
+            )
         try:
             return parse_time(str(data))
         except TimeError as exc:
@@ -31,13 +39,14 @@ class AwareDateTimeField(serializers.Field):
         return value.isoformat()
 
 
-class CandleQuerySerializer(serializers.Serializer):
+class CandleQuerySerializer(QuerySerializer):
     interval = serializers.ChoiceField(choices=Interval.values, default=Interval.H1)
     start = AwareDateTimeField(
         required=False, help_text="Inclusive: candles opening at or after this time."
     )
     end = AwareDateTimeField(
-        required=False, help_text="Exclusive: candles opening before this time."
+        required=False,
+        help_text="Exclusive: candles opening before this time; after start.",
     )
     limit = serializers.IntegerField(min_value=1, max_value=MAX_CANDLES, default=1000)
     order = serializers.ChoiceField(choices=["asc", "desc"], default="asc")
@@ -49,17 +58,30 @@ class CandleQuerySerializer(serializers.Serializer):
         return attrs
 
 
-class SymbolsQuerySerializer(serializers.Serializer):
-    symbols = serializers.CharField(
-        required=False,
-        help_text="Comma-separated symbols, case-insensitive (at most 100).",
-    )
+class SymbolListField(serializers.RegexField):
+    """Comma-separated symbols, read into a list by `parse_symbols`; the schema shows the
+    same rule as a `pattern`."""
 
-    def validate_symbols(self, value: str) -> list[str]:
+    def __init__(self, *, limit: int, **kwargs: Any) -> None:
+        self.limit = limit
+        super().__init__(symbol_list_pattern(limit), trim_whitespace=False, **kwargs)
+
+    def to_internal_value(self, data: Any) -> list[str]:  # type: ignore[override]
         try:
-            return parse_symbols(value, limit=100)
+            return parse_symbols(super().to_internal_value(data), limit=self.limit)
         except SymbolListError as exc:
             raise serializers.ValidationError(str(exc)) from None
+
+    def run_validators(self, value: Any) -> None:
+        """`parse_symbols` checked the pattern already, and says what is wrong."""
+
+
+class SymbolsQuerySerializer(QuerySerializer):
+    symbols = SymbolListField(
+        limit=MAX_SYMBOLS,
+        required=False,
+        help_text=f"1 to {MAX_SYMBOLS} comma-separated symbols, case-insensitive.",
+    )
 
 
 # Output shapes (documentation of what the views build directly).

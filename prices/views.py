@@ -22,6 +22,7 @@ from rest_framework.exceptions import NotFound
 from rest_framework.request import Request
 
 from assets.models import Asset
+from assets.schema import SYMBOL_PARAMETER
 from assets.symbols import clean_symbol, symbol_error
 from marketpulse.api import caching
 from marketpulse.api.negotiation import JsonFirstMixin
@@ -140,7 +141,7 @@ class PriceViewSet(JsonFirstMixin, viewsets.ViewSet):
         operation_id="prices_latest_symbol",
         description="`as_of` and `age_seconds` tell a fresh price from a stale one; "
         "`source` names the provider.",
-        parameters=[OpenApiParameter("symbol", str, OpenApiParameter.PATH)],
+        parameters=[SYMBOL_PARAMETER],
         responses={200: LatestPriceSerializer, 404: NOT_FOUND, **READ_ERRORS},
         examples=[OpenApiExample("BTC", value=LATEST_EXAMPLE, response_only=True)],
     )
@@ -172,7 +173,7 @@ class PriceViewSet(JsonFirstMixin, viewsets.ViewSet):
         "`If-None-Match` with 304.",
         parameters=[
             CandleQuerySerializer,
-            OpenApiParameter("symbol", str, OpenApiParameter.PATH),
+            SYMBOL_PARAMETER,
             OpenApiParameter(
                 "format", str, OpenApiParameter.QUERY, enum=["json", "csv"]
             ),

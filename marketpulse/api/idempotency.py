@@ -7,6 +7,7 @@ runs again. Only successful responses are remembered.
 """
 
 import hashlib
+import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -23,6 +24,10 @@ from marketpulse.models import IdempotencyKey
 HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"
 MAX_KEY_LENGTH = 255
+# 1 to 255 printable ASCII characters, not starting or ending with a space (HTTP would
+# strip it); also the header's OpenAPI `pattern`.
+KEY_PATTERN = rf"^[!-~]([ -~]{{0,{MAX_KEY_LENGTH - 2}}}[!-~])?$"
+KEY_RE = re.compile(KEY_PATTERN)
 
 
 def fingerprint(request: Request) -> str:
@@ -67,11 +72,12 @@ class IdempotentCreateMixin:
         key = request.headers.get(HEADER)
         if key is None:
             return super().create(request, *args, **kwargs)  # type: ignore[misc]
-        if not key or len(key) > MAX_KEY_LENGTH:
+        if not KEY_RE.fullmatch(key):
             raise MarketPulseError(
                 code="validation_error",
-                message=f"{HEADER} must be 1 to {MAX_KEY_LENGTH} characters.",
-                details={HEADER: ["invalid length"]},
+                message=f"{HEADER} must be 1 to {MAX_KEY_LENGTH} printable ASCII "
+                "characters.",
+                details={HEADER: ["invalid key"]},
             )
         with transaction.atomic():
             record = _claim(user=request.user, key=key, print_=fingerprint(request))

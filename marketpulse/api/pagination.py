@@ -1,4 +1,10 @@
-"""Limit/offset paging for lists, strict about its parameters (400 instead of guessing)."""
+"""Limit/offset paging for lists, strict about its parameters (400 instead of guessing).
+
+The default paginator of every list (`REST_FRAMEWORK["DEFAULT_PAGINATION_CLASS"]`); the
+schema states the same bounds the parser enforces.
+"""
+
+from typing import Any
 
 from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import LimitOffsetPagination
@@ -7,7 +13,7 @@ from rest_framework.request import Request
 
 def _parse(request: Request, name: str, default: int, low: int, high: int) -> int:
     raw = request.query_params.get(name)
-    if raw is None or raw == "":
+    if raw is None:
         return default
     try:
         value = int(raw)
@@ -32,3 +38,19 @@ class LimitOffsetPage(LimitOffsetPagination):
 
     def get_offset(self, request: Request) -> int:
         return _parse(request, self.offset_query_param, 0, 0, self.max_offset)
+
+    def get_schema_operation_parameters(self, view: Any) -> list[dict[str, Any]]:
+        bounds = {
+            self.limit_query_param: (1, self.max_limit, self.default_limit),
+            self.offset_query_param: (0, self.max_offset, 0),
+        }
+        parameters = super().get_schema_operation_parameters(view)
+        for parameter in parameters:
+            low, high, default = bounds[parameter["name"]]
+            parameter["schema"] = {
+                "type": "integer",
+                "minimum": low,
+                "maximum": high,
+                "default": default,
+            }
+        return parameters

@@ -3,6 +3,7 @@
 from datetime import UTC
 from typing import Any
 
+import django_filters
 from django.db import transaction
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status, viewsets
@@ -11,6 +12,7 @@ from rest_framework.response import Response
 
 from assets.models import Asset
 from marketpulse.accounts.permissions import IsOperator
+from marketpulse.api.params import NoEmptyParametersForm
 from prices.ingest.tasks import queue_sync
 from prices.intervals import Interval
 from prices.models import SyncJob, SyncRun
@@ -61,13 +63,20 @@ class SyncRequestSerializer(serializers.Serializer):
         return params
 
 
+class SyncRunFilter(django_filters.FilterSet):
+    class Meta:
+        model = SyncRun
+        fields = ["job", "status", "provider", "fallback_used"]
+        form = NoEmptyParametersForm
+
+
 class SyncRunViewSet(viewsets.ReadOnlyModelViewSet):
     """Recorded sync runs, newest first (operators only)."""
 
     queryset = SyncRun.objects.all()
     serializer_class = SyncRunSerializer
     permission_classes = [IsOperator]
-    filterset_fields = ["job", "status", "provider", "fallback_used"]
+    filterset_class = SyncRunFilter
 
 
 class SyncViewSet(mixins.CreateModelMixin, viewsets.GenericViewSet):

@@ -18,6 +18,7 @@ from prices.latest import record_latest_prices
 from prices.models import Candle
 from prices.realtime.broadcast import channel_prefix, price_group
 from tests import servers
+from tests.factories import AssetFactory
 from tests.prices.history import load_demo, unthrottled
 
 __all__ = ["unthrottled"]
@@ -40,7 +41,7 @@ def found(asset: Asset, day: str, kind: str | None = None) -> list[Anomaly]:
 
 @pytest.fixture
 def ada(db):  # type: ignore[no-untyped-def]
-    return Asset.objects.create(symbol="ADA", name="Cardano")
+    return AssetFactory(symbol="ADA", name="Cardano")
 
 
 @pytest.mark.django_db
@@ -170,8 +171,8 @@ def wait_for(condition, seconds: float = 60) -> bool:  # type: ignore[no-untyped
 def test_a_real_worker_checks_imported_candles_and_synced_prices(server_env):
     """Imports and syncs enqueue the checks after commit; a real worker runs them."""
     env = {**server_env, "MARKET_PROVIDERS": "replay"}
-    ada = Asset.objects.create(symbol="ADA", name="Cardano")
-    btc = Asset.objects.create(symbol="BTC", name="Bitcoin")
+    ada = AssetFactory(symbol="ADA", name="Cardano")
+    btc = AssetFactory(symbol="BTC", name="Bitcoin")
     # Another provider's fresh BTC price, far from the replayed one.
     record_latest_prices([(btc, 1.0, datetime.now(UTC), "coingecko")])
     with servers.celery_worker(env):

@@ -18,6 +18,7 @@ from assets.models import Asset
 from prices.ingest.providers.replay import Replay
 from prices.ingest.sync import run_sync
 from prices.models import SyncRun
+from tests.factories import SyncRunFactory
 from tests.prices.demo import DEMO_DIR
 from tests.prices.history import load_demo, unthrottled
 
@@ -44,7 +45,7 @@ def replayed_at(series: list, seconds: int, moment: datetime) -> tuple:
 
 
 def sync_listings(now: datetime) -> SyncRun:
-    run = SyncRun.objects.create(job="prices", params={"limit": 50})
+    run = SyncRunFactory(job="prices", params={"limit": 50})
     return run_sync(run_id=run.pk, providers=[Replay(now=now)])
 
 
@@ -166,7 +167,7 @@ def test_cached_until_a_sync_or_a_report(
     assert api_client.get(URL)["X-Cache"] == "MISS"
     assert api_client.get(URL)["X-Cache"] == "HIT"
     with django_capture_on_commit_callbacks(execute=True):
-        run = SyncRun.objects.create(job="report", params={"day": "2026-12-01"})
+        run = SyncRunFactory(job="report", params={"day": "2026-12-01"})
         run_sync(run_id=run.pk, providers=[])
     response = api_client.get(URL)
     assert response["X-Cache"] == "MISS"
