@@ -13,6 +13,7 @@ from marketpulse.api.params import QuerySerializer
 from portfolio.models import MONEY_DECIMALS, MONEY_DIGITS, Portfolio, Trade
 from portfolio.performance import PERFORMANCE_INTERVALS
 from portfolio.services import allowed_currencies
+from prices.intervals import TIME_PATTERN, time_pattern
 from prices.serializers import AwareDateTimeField
 
 
@@ -25,6 +26,39 @@ def plain(value: Decimal) -> str:
 class PlainDecimalField(serializers.DecimalField):
     def to_representation(self, value: Any) -> str:
         return plain(Decimal(value))
+
+
+# Money in, as the schema states it: a plain decimal string (no sign, exponent or leading
+# zeros), at most 20 whole digits and 18 decimals (MONEY).
+_WHOLE = "[1-9][0-9]{0,19}"
+_FRACTION = r"(\.[0-9]{1,18})?"
+POSITIVE_MONEY = rf"^({_WHOLE}{_FRACTION}|0\.[0-9]{{0,17}}[1-9])$"
+MONEY_OR_ZERO = rf"^(0|{_WHOLE}){_FRACTION}$"
+
+
+class _MoneyField(PlainDecimalField):
+    pattern = re.compile(MONEY_OR_ZERO)
+
+    def to_internal_value(self, data: Any) -> Decimal:
+        if not isinstance(data, str) or not self.pattern.fullmatch(data):
+            raise serializers.ValidationError(
+                'A plain decimal string is required, like "1.5" (no sign, exponent '
+                "or leading zeros; at most 18 decimals).",
+                code="invalid",
+            )
+        return super().to_internal_value(data)
+
+
+@extend_schema_field({"type": "string", "format": "decimal", "pattern": POSITIVE_MONEY})
+class PositiveMoneyField(_MoneyField):
+    """More than zero (quantities, prices)."""
+
+    pattern = re.compile(POSITIVE_MONEY)
+
+
+@extend_schema_field({"type": "string", "format": "decimal", "pattern": MONEY_OR_ZERO})
+class MoneyOrZeroField(_MoneyField):
+    """Zero or more (fees)."""
 
 
 @extend_schema_field(
@@ -99,6 +133,28 @@ class PortfolioSerializer(serializers.ModelSerializer):
         return value.strip()
 
 
+# When a trade may have happened, as written (services also refuse the future).
+TRADE_TIME_PATTERN = time_pattern(years="19[0-9]{2}|2[0-9]{3}")
+
+
+@extend_schema_field(
+    {"type": "string", "format": "date-time", "pattern": TRADE_TIME_PATTERN}
+)
+class TradeTimeField(serializers.DateTimeField):
+    """A trade's time, written as the schema says (RFC 3339 with a zone, from 1900)."""
+
+    pattern = re.compile(TRADE_TIME_PATTERN)
+
+    def to_internal_value(self, value: Any) -> Any:
+        if not isinstance(value, str) or not self.pattern.fullmatch(value):
+            raise serializers.ValidationError(
+                "Not an RFC 3339 time with a zone, from 1900 "
+                "(example: 2024-03-01T00:00:00Z).",
+                code="invalid",
+            )
+        return super().to_internal_value(value)
+
+
 class TradeSerializer(serializers.ModelSerializer):
     symbol = SymbolField(
         source="asset",
@@ -106,22 +162,23 @@ class TradeSerializer(serializers.ModelSerializer):
         queryset=Asset.objects.all(),
         help_text="Case-insensitive in, upper case out.",
     )
-    quantity = PlainDecimalField(
+    quantity = PositiveMoneyField(
         max_digits=MONEY_DIGITS,
         decimal_places=MONEY_DECIMALS,
         min_value=Decimal("1e-18"),
     )
-    price = PlainDecimalField(
+    price = PositiveMoneyField(
         max_digits=MONEY_DIGITS,
         decimal_places=MONEY_DECIMALS,
         min_value=Decimal("1e-18"),
     )
-    fee = PlainDecimalField(
+    fee = MoneyOrZeroField(
         max_digits=MONEY_DIGITS,
         decimal_places=MONEY_DECIMALS,
         min_value=Decimal(0),
         required=False,
     )
+    executed_at = TradeTimeField()
 
     class Meta:
         model = Trade
@@ -176,6 +233,7 @@ class PnlSerializer(serializers.Serializer):
     by_asset = AssetPnlSerializer(many=True)
 
 
+@extend_schema_field({"type": "string", "format": "date-time", "pattern": TIME_PATTERN})
 class PerformanceQuerySerializer(QuerySerializer):
     interval = serializers.ChoiceField(choices=PERFORMANCE_INTERVALS, default="1d")
     start = AwareDateTimeField(required=False)

@@ -9,13 +9,20 @@ EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 # Times outside [EARLIEST, LATEST) are typos, and would overflow date arithmetic near 9999.
 EARLIEST = EPOCH
 LATEST = datetime(3000, 1, 1, tzinfo=UTC)
+
+
 # A time as the API takes it (the OpenAPI `pattern` of its time parameters): RFC 3339 with
 # a zone, years 1970-2999. `parse_time` reads more (bare dates, for command lines).
-TIME_PATTERN = (
-    r"^(19[7-9][0-9]|2[0-9]{3})-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])"
-    r"T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]{1,6})?"
-    r"(Z|[+-]([01][0-9]|2[0-3]):[0-5][0-9])$"
-)
+def time_pattern(years: str = "19[7-9][0-9]|2[0-9]{3}") -> str:
+    """RFC 3339 with a zone, for the `years` given (a regex alternation)."""
+    return (
+        rf"^({years})-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])"
+        r"T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]{1,6})?"
+        r"(Z|[+-]([01][0-9]|2[0-3]):[0-5][0-9])$"
+    )
+
+
+TIME_PATTERN = time_pattern()
 TIME_RE = re.compile(TIME_PATTERN)
 # Weeks open on Monday (as on Binance); 1970-01-05 was the first Monday after the epoch.
 WEEK_ORIGIN = datetime(1970, 1, 5, tzinfo=UTC)

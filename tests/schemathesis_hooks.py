@@ -1,28 +1,68 @@
 """Schemathesis hooks shared by the property-based runs (CLI: `SCHEMATHESIS_HOOKS`).
 
-One rule of the API spans two parameters, and OpenAPI cannot state it: a time range's `end`
-comes after its `start` (a reversed range is a 400, as the history and performance tests
-prove). A generated "valid" case with a reversed range is not something the schema
-promises, so it is not sent as one; every other positive case is.
+Two rules of the API span several parameters, and OpenAPI cannot state them:
+
+- a time range's `end` comes after its `start` (a reversed range is a 400, as the history
+  and performance tests prove);
+- a portfolio's performance has at most 1000 points (`portfolio.selectors.MAX_POINTS`):
+  a longer range for its interval is a 400 (the performance tests prove it);
+- a trade is not in the future (`executed_at`, a rule that moves with the clock).
+
+A generated "valid" case that breaks one of them is not something the schema promises, so
+it is not sent as one; every other positive case is, and invalid cases are all sent.
 """
 
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 import schemathesis
 
+MAX_POINTS = 1000
+STEPS = {
+    "1h": timedelta(hours=1),
+    "4h": timedelta(hours=4),
+    "1d": timedelta(days=1),
+    "1w": timedelta(weeks=1),
+}
 
-def _reversed_range(query: dict | None) -> bool:
-    if not query or "start" not in query or "end" not in query:
-        return False
+
+def _time(value: object) -> datetime | None:
     try:
-        start = datetime.fromisoformat(str(query["start"]))
-        end = datetime.fromisoformat(str(query["end"]))
-        return end <= start
-    except (TypeError, ValueError):  # not both aware times: not this rule's business
+        moment = datetime.fromisoformat(str(value))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo is not None else None
+
+
+def _reversed_range(query: dict) -> bool:
+    start, end = _time(query.get("start")), _time(query.get("end"))
+    return start is not None and end is not None and end <= start
+
+
+def _too_many_points(path: str, query: dict) -> bool:
+    start = _time(query.get("start"))
+    step = STEPS.get(str(query.get("interval", "1d")))
+    if "/performance/" not in path or start is None or step is None:
         return False
+    end = _time(query.get("end")) or datetime.now(UTC)
+    return (end - start) / step >= MAX_POINTS - 2  # a bucket's width of margin
+
+
+def _future_trade(body: object) -> bool:
+    if not isinstance(body, dict) or "executed_at" not in body:
+        return False
+    moment = _time(body["executed_at"])
+    return moment is not None and moment > datetime.now(UTC)
 
 
 @schemathesis.hook
 def filter_case(context, case) -> bool:  # type: ignore[no-untyped-def]
     positive = case.meta is not None and case.meta.generation.mode.is_positive
-    return not (positive and _reversed_range(case.query))
+    query = case.query or {}
+    return not (
+        positive
+        and (
+            _reversed_range(query)
+            or _too_many_points(case.path, query)
+            or _future_trade(case.body)
+        )
+    )

@@ -213,3 +213,26 @@ def test_listing_figures_state_their_maximum(schema, api_client, btc):
     )
     ok = api_client.get("/api/v1/assets/", {"market_cap_min": "-1e300"})
     assert ok.status_code == 200
+
+
+def test_performance_times_follow_the_schema_pattern(schema, alice_client):
+    path = "/api/v1/portfolios/{id}/performance/"
+    assert query_parameter(schema, path, "start")["pattern"] == TIME_PATTERN
+    url = alice_client.post("/api/v1/portfolios/", {"name": "Main"}, format="json")
+    url = f"/api/v1/portfolios/{url.json()['id']}/performance/"
+    ok = alice_client.get(url, {"start": "2026-01-01T00:00:00Z"})
+    assert ok.status_code == 200, ok.content
+    for bad in ["2018-01-01 00:00", "2018-01-01T00:00:00", "2018-01-01"]:
+        assert not re.fullmatch(TIME_PATTERN, bad)
+        assert_400_naming(alice_client.get(url, {"start": bad}), "start")
+
+
+def test_a_body_with_a_huge_integer_and_an_idempotency_key_is_not_a_500(alice_client):
+    """Found by the run: the request fingerprint could not encode integers past 64 bits."""
+    response = alice_client.post(
+        "/api/v1/portfolios/",
+        {"name": "Main", "extra": 10**30},
+        format="json",
+        headers={HEADER: "big"},
+    )
+    assert response.status_code == 201, response.content

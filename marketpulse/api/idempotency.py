@@ -7,6 +7,7 @@ runs again. Only successful responses are remembered.
 """
 
 import hashlib
+import json
 import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -31,7 +32,10 @@ KEY_RE = re.compile(KEY_PATTERN)
 
 
 def fingerprint(request: Request) -> str:
-    body = orjson.dumps(request.data, option=orjson.OPT_SORT_KEYS, default=str)
+    try:
+        body = orjson.dumps(request.data, option=orjson.OPT_SORT_KEYS, default=str)
+    except TypeError:  # what orjson cannot write (integers past 64 bits): the slow way
+        body = json.dumps(request.data, sort_keys=True, default=str).encode()
     return hashlib.sha256(
         (request.method or "").encode() + b" " + request.path.encode() + b"\n" + body
     ).hexdigest()

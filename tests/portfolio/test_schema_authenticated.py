@@ -4,8 +4,8 @@ Schemathesis generates requests from `/api/schema/` and sends them to the real s
 (uvicorn, `live_asgi`) with a real access token; every response must be documented
 (status, content type, body schema) and none may be a 500. Every check is on (what
 `--checks all` runs): schema-valid requests must be accepted, schema-invalid ones refused.
-Path ids are pinned to the user's own portfolio and trade on most cases; on valid cases a
-trade's symbol is pinned to an asset that exists and each Idempotency-Key is fresh, so the
+On valid cases, path ids are pinned to the user's own portfolio and trade (but for
+deletes), a trade's symbol is pinned to an asset that exists and each Idempotency-Key is fresh, so the
 run reaches past the 404s, the "unknown asset" 400s and the "key reused" 422s (which depend
 on the data and on earlier requests, not on the schema).
 """
@@ -87,14 +87,20 @@ def test_the_schema_holds_for_signed_in_requests(live_asgi, alice):
         )
         def run(case) -> None:  # type: ignore[no-untyped-def]
             nonlocal calls
-            pinned = case.path_parameters is not None and case.method != "DELETE"
+            positive = case.meta is not None and case.meta.generation.mode.is_positive
+            # Invalid cases keep their ids: a pinned id could be the very mutation that
+            # made them invalid, and refusing it is what they test.
+            pinned = (
+                positive
+                and case.path_parameters is not None
+                and case.method != "DELETE"
+            )
             if pinned and "portfolio_pk" in case.path_parameters:
                 case.path_parameters["portfolio_pk"] = portfolio
                 if "id" in case.path_parameters:
                     case.path_parameters["id"] = trade
             elif pinned and "id" in case.path_parameters and "portfolios" in case.path:
                 case.path_parameters["id"] = portfolio
-            positive = case.meta is not None and case.meta.generation.mode.is_positive
             if positive and isinstance(case.body, dict) and "symbol" in case.body:
                 case.body["symbol"] = "btc"
             if positive and case.headers and "Idempotency-Key" in case.headers:
