@@ -3,6 +3,7 @@
 import django_filters
 
 from analytics.models import Anomaly, AnomalyKind
+from marketpulse.api.params import NoEmptyParametersForm
 
 
 class AnomalyFilter(django_filters.FilterSet):
@@ -19,3 +20,4 @@ class AnomalyFilter(django_filters.FilterSet):
     class Meta:
         model = Anomaly
         fields = ["symbol", "kind", "since"]
+        form = NoEmptyParametersForm

@@ -3,20 +3,53 @@
 The indicator endpoint builds its JSON directly (orjson); these serializers document it.
 """
 
+import re
 from typing import Any
 
 from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
 from analytics.indicators import MAX_INDICATORS
+from analytics.indicators.catalogue import catalogue, outputs_index
 from analytics.models import Anomaly
 from prices.intervals import Interval
 from prices.serializers import AwareDateTimeField, GapSerializer
 
 
+def indicator_list_pattern() -> str:
+    """The names the endpoint knows (indicators, and outputs asked for alone), 1 to
+    MAX_INDICATORS of them, comma-separated: the schema's `pattern`, checked as given."""
+    names = sorted({*catalogue(), *outputs_index()}, key=lambda n: (-len(n), n))
+    one = "(?:" + "|".join(names) + ")"
+    return f"^{one}(?:,{one}){{0,{MAX_INDICATORS - 1}}}$"
+
+
+INDICATOR_LIST = re.compile(indicator_list_pattern())
+
+
+@extend_schema_field({"type": "string", "pattern": indicator_list_pattern()})
+class IndicatorListField(serializers.CharField):
+    def to_internal_value(self, data: Any) -> str:
+        text = super().to_internal_value(data)
+        if not INDICATOR_LIST.fullmatch(text):
+            names = text.split(",")
+            if len(names) > MAX_INDICATORS:
+                problem = f"At most {MAX_INDICATORS} indicators per request."
+            else:
+                unknown = next(
+                    (n for n in names if not INDICATOR_LIST.fullmatch(n)), text
+                )
+                problem = (
+                    f"Unknown indicator {unknown[:40]!r}; GET /api/v1/analytics/"
+                    "indicators/ lists them (lower case, comma-separated, no spaces)."
+                )
+            raise serializers.ValidationError(problem)
+        return text
+
+
 class IndicatorQuerySerializer(serializers.Serializer):
     interval = serializers.ChoiceField(choices=Interval.values, default=Interval.D1)
-    indicators = serializers.CharField(
+    indicators = IndicatorListField(
         help_text=f"Comma-separated indicator names (at most {MAX_INDICATORS}), or "
         "output names to get one output alone (`macd_hist`, `bb_upper`)."
     )

@@ -1,6 +1,7 @@
 """Analytics endpoints: thin views over `analytics.indicators` (and friends)."""
 
 import functools
+from typing import Any
 
 from django.conf import settings
 from django.http import HttpResponse, HttpResponseBase
@@ -18,7 +19,7 @@ from rest_framework.request import Request
 
 from analytics import indicators, overview
 from analytics.filters import AnomalyFilter
-from analytics.indicators.catalogue import FRIENDLY_PARAMETERS
+from analytics.indicators.catalogue import FRIENDLY_PARAMETERS, catalogue
 from analytics.models import Anomaly
 from analytics.serializers import (
     AnomalySerializer,
@@ -29,6 +30,7 @@ from analytics.serializers import (
     MarketQuerySerializer,
 )
 from assets.models import Asset
+from assets.schema import SYMBOL_PARAMETER
 from assets.symbols import symbol_error
 from marketpulse.api import caching
 from marketpulse.api.renderers import OrjsonRenderer, dumps
@@ -95,6 +97,24 @@ def catalogue_json() -> bytes:
     return dumps(indicators.catalogue_body())
 
 
+def friendly_parameter(key: str) -> OpenApiParameter:
+    """A friendly parameter with the TA-Lib range of what it sets, in the schema."""
+    name, params = FRIENDLY_PARAMETERS[key]
+    first = catalogue()[name].parameters[params[0]]
+    schema: dict[str, Any] = {"type": "number" if first.type == "real" else "integer"}
+    if first.minimum is not None:
+        schema["minimum"] = first.minimum
+    if first.maximum is not None:
+        schema["maximum"] = first.maximum
+    return OpenApiParameter(
+        key,
+        schema,
+        OpenApiParameter.QUERY,
+        description=f"Sets {', '.join(f'{name}.{p}' for p in params)}; only with "
+        f"`{name}` among the indicators.",
+    )
+
+
 class IndicatorViewSet(viewsets.ViewSet):
     """The TA-Lib catalogue, and indicators of one asset over a time range."""
 
@@ -119,16 +139,8 @@ class IndicatorViewSet(viewsets.ViewSet):
         description=INDICATORS_DESCRIPTION,
         parameters=[
             IndicatorQuerySerializer,
-            OpenApiParameter("symbol", str, OpenApiParameter.PATH),
-            *(
-                OpenApiParameter(
-                    key,
-                    float if key == "bbands_std" else int,
-                    OpenApiParameter.QUERY,
-                    description=f"Sets {', '.join(f'{name}.{p}' for p in params)}.",
-                )
-                for key, (name, params) in FRIENDLY_PARAMETERS.items()
-            ),
+            SYMBOL_PARAMETER,
+            *(friendly_parameter(key) for key in FRIENDLY_PARAMETERS),
         ],
         responses={200: IndicatorResultSerializer, 404: NOT_FOUND, **READ_ERRORS},
         examples=[OpenApiExample("rsi", value=EXAMPLE, response_only=True)],
@@ -214,7 +226,7 @@ class AnomalyCursor(CursorPagination):
 
     def get_page_size(self, request: Request) -> int:
         raw = request.query_params.get(self.page_size_query_param)
-        if raw in (None, ""):
+        if raw is None:
             return self.page_size
         if not raw.isdigit() or not 1 <= int(raw) <= self.max_page_size:
             raise ValidationError(
@@ -222,7 +234,26 @@ class AnomalyCursor(CursorPagination):
             )
         return int(raw)
 
+    def get_schema_operation_parameters(self, view: Any) -> list[dict[str, Any]]:
+        parameters = super().get_schema_operation_parameters(view)
+        for parameter in parameters:
+            if parameter["name"] == self.page_size_query_param:
+                parameter["schema"].update(
+                    minimum=1, maximum=self.max_page_size, default=self.page_size
+                )
+            if parameter["name"] == self.cursor_query_param:
+                parameter["schema"]["minLength"] = 1
+        return parameters
+
     def decode_cursor(self, request: Request):  # type: ignore[no-untyped-def]
+        if request.query_params.get(self.cursor_query_param) == "":
+            raise ValidationError(
+                {
+                    "cursor": [
+                        "May not be empty: follow `next` as given, or leave it out."
+                    ]
+                }
+            )
         try:
             return super().decode_cursor(request)
         except NotFound:

@@ -6,7 +6,11 @@ Two rules of the API span several parameters, and OpenAPI cannot state them:
   and performance tests prove);
 - a portfolio's performance has at most 1000 points (`portfolio.selectors.MAX_POINTS`):
   a longer range for its interval is a 400 (the performance tests prove it);
-- a trade is not in the future (`executed_at`, a rule that moves with the clock).
+- a trade is not in the future (`executed_at`, a rule that moves with the clock);
+- an indicator's parameter (`rsi_period`, `macd.fastperiod`) comes with that indicator in
+  `indicators`, and one request's candles fit the indicator limits (`MAX_ROWS` in
+  [start, end), `MAX_WARMUP` before it): both depend on other parameters' values;
+- a `cursor` is opaque: only one given in a `next` link is valid.
 
 A generated "valid" case that breaks one of them is not something the schema promises, so
 it is not sent as one; every other positive case is, and invalid cases are all sent.
@@ -54,6 +58,28 @@ def _future_trade(body: object) -> bool:
     return moment is not None and moment > datetime.now(UTC)
 
 
+FRIENDLY = {
+    "sma_period": "sma", "ema_period": "ema", "rsi_period": "rsi", "macd_fast": "macd",
+    "macd_slow": "macd", "macd_signal": "macd", "bbands_period": "bbands",
+    "bbands_std": "bbands", "atr_period": "atr",
+}  # fmt: skip
+INDICATOR_QUERY = {"interval", "indicators", "start", "end"}
+
+
+def _indicator_cross_rules(path: str, query: dict) -> bool:
+    """An indicator request the schema allows but the other parameters' values refuse:
+    a parameter of an indicator not asked for, or more candles than the limits."""
+    if "/analytics/indicators/" not in path or path.endswith("/indicators/"):
+        return False
+    asked = set(str(query.get("indicators", "")).split(","))
+    for key in set(query) - INDICATOR_QUERY:
+        owner = FRIENDLY.get(key) or key.split(".", 1)[0]
+        if owner not in asked:
+            return True
+    # Candle limits hang on interval x range: only the daily and weekly ones always fit.
+    return str(query.get("interval", "1d")) not in ("1d", "1w", "1M")
+
+
 @schemathesis.hook
 def filter_case(context, case) -> bool:  # type: ignore[no-untyped-def]
     positive = case.meta is not None and case.meta.generation.mode.is_positive
@@ -64,5 +90,7 @@ def filter_case(context, case) -> bool:  # type: ignore[no-untyped-def]
             _reversed_range(query)
             or _too_many_points(case.path, query)
             or _future_trade(case.body)
+            or _indicator_cross_rules(case.path, query)
+            or "cursor" in query
         )
     )

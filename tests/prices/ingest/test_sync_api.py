@@ -65,21 +65,21 @@ def test_a_backfill_request_needs_a_known_symbol_and_an_ordered_range(
     r = api_client.post(
         SYNC,
         {"job": "backfill", "symbol": "doge", "interval": "1h",
-         "start": "2024-01-02T00:00Z", "end": "2024-01-03T00:00Z"},
+         "start": "2024-01-02T00:00:00Z", "end": "2024-01-03T00:00:00Z"},
         format="json",
     )  # fmt: skip
     assert r.json()["error"]["details"] == {"symbol": ["Unknown asset."]}
     r = api_client.post(
         SYNC,
         {"job": "backfill", "symbol": "btc", "interval": "1h",
-         "start": "2024-01-03T00:00Z", "end": "2024-01-02T00:00Z"},
+         "start": "2024-01-03T00:00:00Z", "end": "2024-01-02T00:00:00Z"},
         format="json",
     )  # fmt: skip
     assert r.json()["error"]["details"] == {"end": ["Must be after start."]}
     r = api_client.post(
         SYNC,
         {"job": "backfill", "symbol": "btc", "interval": "1h",
-         "start": "0001-01-01T00:00Z", "end": "9999-12-31T23:59:59-23:59"},
+         "start": "0001-01-01T00:00:00Z", "end": "9999-12-31T23:59:59-23:59"},
         format="json",
     )  # fmt: skip
     assert r.status_code == 400
