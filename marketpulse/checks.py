@@ -6,6 +6,7 @@ Each app checks its own settings (the ingest ones are in `prices/ingest/checks.p
 these are the project's.
 """
 
+import ipaddress
 import re
 from collections.abc import Callable, Sequence
 from datetime import timedelta
@@ -67,6 +68,16 @@ def check_values(
     return errors
 
 
+def proxy_addresses(value: Any) -> str | None:
+    """uvicorn takes a malformed entry for a literal and trusts nothing: say so here."""
+    for entry in value:
+        try:
+            ipaddress.ip_network(entry, strict=False)
+        except ValueError:
+            return f"{entry!r} is not an IP address or network"
+    return None
+
+
 def _rules() -> list[tuple[str, Any, Callable[[Any], str | None]]]:
     rates = settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]
     access: timedelta = settings.SIMPLE_JWT["ACCESS_TOKEN_LIFETIME"]
@@ -76,6 +87,7 @@ def _rules() -> list[tuple[str, Any, Callable[[Any], str | None]]]:
         ("THROTTLE_RATE_ANON", rates["anon"], rate),
         ("THROTTLE_RATE_USER", rates["user"], rate),
         ("THROTTLE_RATE_LOGIN", rates["login"], rate),
+        ("FORWARDED_ALLOW_IPS", settings.FORWARDED_ALLOW_IPS, proxy_addresses),
         ("NUM_PROXIES", settings.REST_FRAMEWORK["NUM_PROXIES"], between(0, 10)),
         ("API_CACHE_TTL", settings.API_CACHE_TTL, between(0, 86_400)),
         ("HTTP_THREADS", settings.HTTP_THREADS, between(1, 256)),

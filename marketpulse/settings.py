@@ -49,6 +49,11 @@ SECURE_PROXY_SSL_HEADER = (
     if env.bool("BEHIND_PROXY", default=False)
     else None
 )
+# Proxies (addresses or networks) whose X-Forwarded-For names the client. Read by uvicorn
+# (`--forwarded-allow-ips` in the Procfile, Dockerfile and compose), which otherwise
+# trusts loopback: any local client could then pick its own rate-limit bucket and
+# WebSocket quota. Empty: the socket's peer is the client.
+FORWARDED_ALLOW_IPS = env.list("FORWARDED_ALLOW_IPS", default=[])
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 
