@@ -121,6 +121,12 @@ def _rules() -> list[tuple[str, Any, Callable[[Any], str | None]]]:
             refresh.days,
             between(1, 365),
         ),
+        ("LOGIN_FAILURE_LIMIT", settings.AXES_FAILURE_LIMIT, between(1, 1000)),
+        (
+            "LOGIN_LOCKOUT_MINUTES",
+            settings.AXES_COOLOFF_TIME.total_seconds() / 60,
+            between(1, 7 * 24 * 60),
+        ),
         ("API_KEY_TOUCH_SECONDS", settings.API_KEY_TOUCH_SECONDS, at_least(0)),
         ("IDEMPOTENCY_TTL_HOURS", settings.IDEMPOTENCY_TTL_HOURS, at_least(1)),
     ]

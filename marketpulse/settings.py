@@ -73,6 +73,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "rest_framework_simplejwt",
     "django_celery_beat",
+    "axes",
     "marketpulse",
     "assets",
     "prices",
@@ -93,7 +94,26 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "marketpulse.api.throttles.RateLimitHeadersMiddleware",
+    # Last, as axes asks: turns an admin sign-in it locked out into the envelope's 429.
+    "axes.middleware.AxesMiddleware",
 ]
+
+# axes first: it refuses a locked-out username or address before any password is checked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Password guessing (marketpulse/accounts/lockout.py): this many failures lock a username
+# (from any address) and an address (for any username) for the cool-off. Counted in
+# PostgreSQL (axes' database handler), so the lockout holds with Redis down.
+AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("LOGIN_LOCKOUT_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "marketpulse.accounts.lockout.lockout_response"
+# The address is REMOTE_ADDR: the socket's peer, or what a proxy named in
+# FORWARDED_ALLOW_IPS says (uvicorn), never a header a client chose.
 
 ROOT_URLCONF = "marketpulse.urls"
 WSGI_APPLICATION = "marketpulse.wsgi.application"

@@ -67,8 +67,8 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
         code = codes if isinstance(codes, str) else exc.default_code
         details = {}
         message = str(exc.detail)
-    wait = getattr(exc, "wait", None)  # set on `Throttled`
-    if isinstance(exc, exceptions.Throttled) and wait is not None:
+    wait = getattr(exc, "wait", None)  # set on `Throttled` and `LockedOut`
+    if wait is not None:
         details = {"retry_after": int(wait + 0.999)}
     response.data = envelope(code, message, details)
     return response
