@@ -14,6 +14,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.checks import CheckMessage, Error, register
+from django.core.exceptions import ImproperlyConfigured
 
 RATE = re.compile(r"^\d+/(s|sec|second|m|min|minute|h|hour|d|day)$")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
@@ -130,6 +131,68 @@ def _rules() -> list[tuple[str, Any, Callable[[Any], str | None]]]:
         ("API_KEY_TOUCH_SECONDS", settings.API_KEY_TOUCH_SECONDS, at_least(0)),
         ("IDEMPOTENCY_TTL_HOURS", settings.IDEMPOTENCY_TTL_HOURS, at_least(1)),
     ]
+
+
+# Django's own deploy check (security.W009) asks for 50 characters, 5 of them different.
+SECRET_KEY_MIN_LENGTH = 50
+SECRET_KEY_MIN_UNIQUE = 5
+# Keys that were published (this repository's old compose default, its lint placeholder,
+# the Dockerfile's build-time one) or read like a placeholder: anyone can sign tokens
+# with them.
+PUBLISHED_SECRET_KEYS = frozenset(
+    {
+        "change-me-in-production-this-is-not-secret",
+        "lint-only-placeholder-not-a-secret-0123456789abcdef",
+        "build",
+    }
+)
+PLACEHOLDER_WORDS = (
+    "change-me",
+    "changeme",
+    "not-secret",
+    "not-a-secret",
+    "placeholder",
+    "insecure",
+    "example",
+)
+
+
+def secret_key_problem(key: str) -> str | None:
+    """Why this key cannot sign tokens in production, or None. Never quotes the key."""
+    if key in PUBLISHED_SECRET_KEYS:
+        return "is a published value"
+    if any(word in key.lower() for word in PLACEHOLDER_WORDS):
+        return "looks like a placeholder"
+    if len(key) < SECRET_KEY_MIN_LENGTH:
+        return f"is shorter than {SECRET_KEY_MIN_LENGTH} characters"
+    if len(set(key)) < SECRET_KEY_MIN_UNIQUE:
+        return f"has fewer than {SECRET_KEY_MIN_UNIQUE} different characters"
+    return None
+
+
+@register("settings", "security")
+def check_secret_key(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """SECRET_KEY signs the JWTs: a guessable one lets anyone mint an operator's token.
+    DEBUG (a developer's machine) is let through."""
+    if settings.DEBUG:
+        return []
+    problem = secret_key_problem(settings.SECRET_KEY)
+    if problem is None:
+        return []
+    return [
+        Error(
+            f"SECRET_KEY {problem}: tokens signed with it can be forged.",
+            hint="Set SECRET_KEY to a long random value, e.g. "
+            '`python -c "import secrets; print(secrets.token_urlsafe(50))"`.',
+            id="marketpulse.E100",
+        )
+    ]
+
+
+def refuse_weak_secret_key() -> None:
+    """For the web process, which runs no system checks of its own: stop at import."""
+    if errors := check_secret_key():
+        raise ImproperlyConfigured(errors[0].msg)
 
 
 @register("settings")
