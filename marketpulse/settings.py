@@ -287,8 +287,9 @@ SPECTACULAR_SETTINGS = {
 }
 
 # Access tokens for API clients (`POST /api/v1/auth/token/`), signed with SECRET_KEY.
-# Refresh tokens are not rotated: logging out is letting them expire (or a password change
-# for API keys, which are revoked individually).
+# Refresh tokens are not rotated. Each token carries a digest of the user's password hash
+# (CHECK_REVOKE_TOKEN): a password change revokes every token issued before it, and a
+# deactivated or deleted user's tokens are refused (marketpulse/accounts/tokens.py).
 SIMPLE_JWT: dict[str, Any] = {
     "ACCESS_TOKEN_LIFETIME": timedelta(
         minutes=env.int("JWT_ACCESS_MINUTES", default=15)
@@ -296,6 +297,8 @@ SIMPLE_JWT: dict[str, Any] = {
     "REFRESH_TOKEN_LIFETIME": timedelta(days=env.int("JWT_REFRESH_DAYS", default=1)),
     "AUTH_HEADER_TYPES": ("Bearer",),
     "UPDATE_LAST_LOGIN": True,
+    "CHECK_REVOKE_TOKEN": True,
+    "TOKEN_REFRESH_SERIALIZER": "marketpulse.accounts.tokens.RefreshSerializer",
 }
 # An API key's last-used time is written at most this often (one write per key, not per
 # request).
