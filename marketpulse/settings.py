@@ -115,6 +115,10 @@ AXES_LOCKOUT_CALLABLE = "marketpulse.accounts.lockout.lockout_response"
 # The address is REMOTE_ADDR: the socket's peer, or what a proxy named in
 # FORWARDED_ALLOW_IPS says (uvicorn), never a header a client chose.
 
+# The largest request body read into memory (Django's check, applied by DRF's parsers
+# too); larger is a 413 in the envelope. The API's biggest input is a page of trades.
+DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("MAX_REQUEST_BYTES", default=1_048_576)
+
 ROOT_URLCONF = "marketpulse.urls"
 WSGI_APPLICATION = "marketpulse.wsgi.application"
 # Threads per web process running Django's WSGI handler behind the ASGI server (asgi.py).
@@ -247,6 +251,12 @@ REST_FRAMEWORK = {
         "rest_framework.permissions.IsAuthenticatedOrReadOnly"
     ],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    # orjson: a deeply nested body is a 400, not a RecursionError (marketpulse/api/parsers.py).
+    "DEFAULT_PARSER_CLASSES": [
+        "marketpulse.api.parsers.OrjsonParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DATETIME_FORMAT": "%Y-%m-%dT%H:%M:%SZ",
     # Counted in Redis, shared by every process (marketpulse/api/throttles.py). `make bench`
     # raises them for its load generator through these same variables.

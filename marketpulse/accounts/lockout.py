@@ -11,8 +11,9 @@ from typing import Any
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from rest_framework import exceptions, status
+from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
+from rest_framework_simplejwt.serializers import TokenObtainPairSerializer
 from rest_framework_simplejwt.views import TokenObtainPairView
 
 from marketpulse.api.errors import envelope
@@ -49,8 +50,21 @@ def lockout_response(
     return response
 
 
+class TokenObtainSerializer(TokenObtainPairSerializer):
+    """A username longer than any user's is a 400: axes would otherwise try to record
+    it in its 255-character column (a 500)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields[self.username_field] = serializers.CharField(
+            write_only=True, max_length=150
+        )
+
+
 class TokenObtainView(TokenObtainPairView):
     """simplejwt's token view; a sign-in axes refused is a 429 `locked_out`, not a 401."""
+
+    _serializer_class = "marketpulse.accounts.lockout.TokenObtainSerializer"
 
     def handle_exception(self, exc: Exception) -> Response:
         # axes flags the request it was given: simplejwt hands it the DRF request.

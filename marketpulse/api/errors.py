@@ -6,7 +6,8 @@
 import logging
 from typing import Any
 
-from django.core.exceptions import PermissionDenied
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.http import Http404, HttpRequest, JsonResponse
 from rest_framework import exceptions, status
 from rest_framework.response import Response
@@ -36,8 +37,19 @@ _MESSAGES = {
 }
 
 
+class PayloadTooLarge(exceptions.APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_code = "payload_too_large"
+
+
+def too_large_message() -> str:
+    return f"The body is larger than {settings.DATA_UPLOAD_MAX_MEMORY_SIZE} bytes."
+
+
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
     """DRF's handler, re-shaped into the envelope; anything unexpected becomes a clean 500."""
+    if isinstance(exc, RequestDataTooBig):  # Django, reading a body over the limit
+        exc = PayloadTooLarge(too_large_message())
     if isinstance(exc, MarketPulseError):
         return Response(envelope(exc.code, exc.message, exc.details), status=exc.status)
     if isinstance(exc, Http404):
@@ -80,6 +92,8 @@ def _django_error(code: str, message: str, status_code: int) -> JsonResponse:
 
 # Django's own error handlers (outside DRF views): same envelope, never a traceback.
 def bad_request(request: HttpRequest, exception: Exception) -> JsonResponse:
+    if isinstance(exception, RequestDataTooBig):  # a body over the limit, outside DRF
+        return _django_error("payload_too_large", too_large_message(), 413)
     return _django_error("bad_request", "Bad request.", 400)
 
 
