@@ -145,8 +145,9 @@ TEMPLATES = [
 DATABASES = {"default": env.db_url("DATABASE_URL")}
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# Seconds a request waits for an unreachable PostgreSQL before its 503: libpq's floor.
 DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = env.int(
-    "DB_CONNECT_TIMEOUT", default=3
+    "DB_CONNECT_TIMEOUT", default=2
 )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -198,6 +199,8 @@ WS_REPLAY_MAX_SPEED = env.float("WS_REPLAY_MAX_SPEED", default=100_000.0)
 WS_REPLAY_PAGE = env.int("WS_REPLAY_PAGE", default=500)
 
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL)
+# An unreachable broker fails a publish in seconds, not kombu's patient defaults.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": 2}
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
