@@ -128,6 +128,7 @@ def _rules() -> list[tuple[str, Any, Callable[[Any], str | None]]]:
             settings.AXES_COOLOFF_TIME.total_seconds() / 60,
             between(1, 7 * 24 * 60),
         ),
+        ("HEALTH_CACHE_SECONDS", settings.HEALTH_CACHE_SECONDS, between(0, 300)),
         ("API_KEY_TOUCH_SECONDS", settings.API_KEY_TOUCH_SECONDS, at_least(0)),
         ("IDEMPOTENCY_TTL_HOURS", settings.IDEMPOTENCY_TTL_HOURS, at_least(1)),
     ]

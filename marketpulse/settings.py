@@ -277,6 +277,9 @@ REST_FRAMEWORK = {
     },
 }
 
+# Seconds one process reuses its health probe (marketpulse/health.py); 0 probes each call.
+HEALTH_CACHE_SECONDS = env.float("HEALTH_CACHE_SECONDS", default=5)
+
 # Seconds a cached API response may live. Entries also go stale at once when new data for
 # their asset arrives (prices/caching.py); the TTL only bounds what an unhooked write
 # (e.g. a bulk UPDATE of listings) can leave behind.
