@@ -17,5 +17,8 @@ USER marketpulse
 RUN SECRET_KEY=build DATABASE_URL=postgresql://x/x REDIS_URL=redis://x \
     python manage.py collectstatic --noinput --verbosity 0
 EXPOSE 8000
-CMD ["uvicorn", "marketpulse.asgi:application", "--host", "0.0.0.0", "--port", "8000", \
-     "--workers", "2", "--no-access-log", "--lifespan", "off", "--ws-max-size", "65536"]
+# A shell, for FORWARDED_ALLOW_IPS: uvicorn's own default trusts X-Forwarded-For from
+# loopback; empty trusts no proxy (settings.py, FORWARDED_ALLOW_IPS).
+CMD ["sh", "-c", "exec uvicorn marketpulse.asgi:application --host 0.0.0.0 --port 8000 \
+--workers 2 --no-access-log --lifespan off --ws-max-size 65536 \
+--forwarded-allow-ips \"${FORWARDED_ALLOW_IPS:-}\""]

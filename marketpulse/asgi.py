@@ -17,6 +17,11 @@ from django.core.wsgi import get_wsgi_application
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "marketpulse.settings")
 django_wsgi_app = get_wsgi_application()  # sets Django up before consumers are imported
 
+from marketpulse.checks import refuse_weak_secret_key  # noqa: E402
+
+# uvicorn runs no system checks: a forgeable SECRET_KEY stops the web process here.
+refuse_weak_secret_key()
+
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 

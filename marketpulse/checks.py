@@ -6,6 +6,7 @@ Each app checks its own settings (the ingest ones are in `prices/ingest/checks.p
 these are the project's.
 """
 
+import ipaddress
 import re
 from collections.abc import Callable, Sequence
 from datetime import timedelta
@@ -13,6 +14,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.checks import CheckMessage, Error, register
+from django.core.exceptions import ImproperlyConfigured
 
 RATE = re.compile(r"^\d+/(s|sec|second|m|min|minute|h|hour|d|day)$")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
@@ -67,6 +69,16 @@ def check_values(
     return errors
 
 
+def proxy_addresses(value: Any) -> str | None:
+    """uvicorn takes a malformed entry for a literal and trusts nothing: say so here."""
+    for entry in value:
+        try:
+            ipaddress.ip_network(entry, strict=False)
+        except ValueError:
+            return f"{entry!r} is not an IP address or network"
+    return None
+
+
 def _rules() -> list[tuple[str, Any, Callable[[Any], str | None]]]:
     rates = settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]
     access: timedelta = settings.SIMPLE_JWT["ACCESS_TOKEN_LIFETIME"]
@@ -76,6 +88,7 @@ def _rules() -> list[tuple[str, Any, Callable[[Any], str | None]]]:
         ("THROTTLE_RATE_ANON", rates["anon"], rate),
         ("THROTTLE_RATE_USER", rates["user"], rate),
         ("THROTTLE_RATE_LOGIN", rates["login"], rate),
+        ("FORWARDED_ALLOW_IPS", settings.FORWARDED_ALLOW_IPS, proxy_addresses),
         ("NUM_PROXIES", settings.REST_FRAMEWORK["NUM_PROXIES"], between(0, 10)),
         ("API_CACHE_TTL", settings.API_CACHE_TTL, between(0, 86_400)),
         (
@@ -114,9 +127,78 @@ def _rules() -> list[tuple[str, Any, Callable[[Any], str | None]]]:
             refresh.days,
             between(1, 365),
         ),
+        ("LOGIN_FAILURE_LIMIT", settings.AXES_FAILURE_LIMIT, between(1, 1000)),
+        (
+            "LOGIN_LOCKOUT_MINUTES",
+            settings.AXES_COOLOFF_TIME.total_seconds() / 60,
+            between(1, 7 * 24 * 60),
+        ),
+        ("HEALTH_CACHE_SECONDS", settings.HEALTH_CACHE_SECONDS, between(0, 300)),
         ("API_KEY_TOUCH_SECONDS", settings.API_KEY_TOUCH_SECONDS, at_least(0)),
         ("IDEMPOTENCY_TTL_HOURS", settings.IDEMPOTENCY_TTL_HOURS, at_least(1)),
     ]
+
+
+# Django's own deploy check (security.W009) asks for 50 characters, 5 of them different.
+SECRET_KEY_MIN_LENGTH = 50
+SECRET_KEY_MIN_UNIQUE = 5
+# Keys that were published (this repository's old compose default, its lint placeholder,
+# the Dockerfile's build-time one) or read like a placeholder: anyone can sign tokens
+# with them.
+PUBLISHED_SECRET_KEYS = frozenset(
+    {
+        "change-me-in-production-this-is-not-secret",
+        "lint-only-placeholder-not-a-secret-0123456789abcdef",
+        "build",
+    }
+)
+PLACEHOLDER_WORDS = (
+    "change-me",
+    "changeme",
+    "not-secret",
+    "not-a-secret",
+    "placeholder",
+    "insecure",
+    "example",
+)
+
+
+def secret_key_problem(key: str) -> str | None:
+    """Why this key cannot sign tokens in production, or None. Never quotes the key."""
+    if key in PUBLISHED_SECRET_KEYS:
+        return "is a published value"
+    if any(word in key.lower() for word in PLACEHOLDER_WORDS):
+        return "looks like a placeholder"
+    if len(key) < SECRET_KEY_MIN_LENGTH:
+        return f"is shorter than {SECRET_KEY_MIN_LENGTH} characters"
+    if len(set(key)) < SECRET_KEY_MIN_UNIQUE:
+        return f"has fewer than {SECRET_KEY_MIN_UNIQUE} different characters"
+    return None
+
+
+@register("settings", "security")
+def check_secret_key(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """SECRET_KEY signs the JWTs: a guessable one lets anyone mint an operator's token.
+    DEBUG (a developer's machine) is let through."""
+    if settings.DEBUG:
+        return []
+    problem = secret_key_problem(settings.SECRET_KEY)
+    if problem is None:
+        return []
+    return [
+        Error(
+            f"SECRET_KEY {problem}: tokens signed with it can be forged.",
+            hint="Set SECRET_KEY to a long random value, e.g. "
+            '`python -c "import secrets; print(secrets.token_urlsafe(50))"`.',
+            id="marketpulse.E100",
+        )
+    ]
+
+
+def refuse_weak_secret_key() -> None:
+    """For the web process, which runs no system checks of its own: stop at import."""
+    if errors := check_secret_key():
+        raise ImproperlyConfigured(errors[0].msg)
 
 
 @register("settings")

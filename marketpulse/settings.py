@@ -49,6 +49,11 @@ SECURE_PROXY_SSL_HEADER = (
     if env.bool("BEHIND_PROXY", default=False)
     else None
 )
+# Proxies (addresses or networks) whose X-Forwarded-For names the client. Read by uvicorn
+# (`--forwarded-allow-ips` in the Procfile, Dockerfile and compose), which otherwise
+# trusts loopback: any local client could then pick its own rate-limit bucket and
+# WebSocket quota. Empty: the socket's peer is the client.
+FORWARDED_ALLOW_IPS = env.list("FORWARDED_ALLOW_IPS", default=[])
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 
@@ -68,6 +73,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "rest_framework_simplejwt",
     "django_celery_beat",
+    "axes",
     "marketpulse",
     "assets",
     "prices",
@@ -88,7 +94,30 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "marketpulse.api.throttles.RateLimitHeadersMiddleware",
+    # Last, as axes asks: turns an admin sign-in it locked out into the envelope's 429.
+    "axes.middleware.AxesMiddleware",
 ]
+
+# axes first: it refuses a locked-out username or address before any password is checked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Password guessing (marketpulse/accounts/lockout.py): this many failures lock a username
+# (from any address) and an address (for any username) for the cool-off. Counted in
+# PostgreSQL (axes' database handler), so the lockout holds with Redis down.
+AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("LOGIN_LOCKOUT_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "marketpulse.accounts.lockout.lockout_response"
+# The address is REMOTE_ADDR: the socket's peer, or what a proxy named in
+# FORWARDED_ALLOW_IPS says (uvicorn), never a header a client chose.
+
+# The largest request body read into memory (Django's check, applied by DRF's parsers
+# too); larger is a 413 in the envelope. The API's biggest input is a page of trades.
+DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("MAX_REQUEST_BYTES", default=1_048_576)
 
 ROOT_URLCONF = "marketpulse.urls"
 WSGI_APPLICATION = "marketpulse.wsgi.application"
@@ -116,8 +145,9 @@ TEMPLATES = [
 DATABASES = {"default": env.db_url("DATABASE_URL")}
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# Seconds a request waits for an unreachable PostgreSQL before its 503: libpq's floor.
 DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = env.int(
-    "DB_CONNECT_TIMEOUT", default=3
+    "DB_CONNECT_TIMEOUT", default=2
 )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -181,6 +211,8 @@ WS_REPLAY_MAX_SPEED = env.float("WS_REPLAY_MAX_SPEED", default=100_000.0)
 WS_REPLAY_PAGE = env.int("WS_REPLAY_PAGE", default=500)
 
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL)
+# An unreachable broker fails a publish in seconds, not kombu's patient defaults.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": 2}
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
@@ -234,6 +266,12 @@ REST_FRAMEWORK = {
         "rest_framework.permissions.IsAuthenticatedOrReadOnly"
     ],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    # orjson: a deeply nested body is a 400, not a RecursionError (marketpulse/api/parsers.py).
+    "DEFAULT_PARSER_CLASSES": [
+        "marketpulse.api.parsers.OrjsonParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DATETIME_FORMAT": "%Y-%m-%dT%H:%M:%SZ",
     # Counted in Redis, shared by every process (marketpulse/api/throttles.py). `make bench`
     # raises them for its load generator through these same variables.
@@ -250,6 +288,9 @@ REST_FRAMEWORK = {
         "login": env.str("THROTTLE_RATE_LOGIN", default="10/min"),
     },
 }
+
+# Seconds one process reuses its health probe (marketpulse/health.py); 0 probes each call.
+HEALTH_CACHE_SECONDS = env.float("HEALTH_CACHE_SECONDS", default=5)
 
 # Seconds a cached API response may live. Entries also go stale at once when new data for
 # their asset arrives (prices/caching.py); the TTL only bounds what an unhooked write
@@ -282,8 +323,9 @@ SPECTACULAR_SETTINGS = {
 }
 
 # Access tokens for API clients (`POST /api/v1/auth/token/`), signed with SECRET_KEY.
-# Refresh tokens are not rotated: logging out is letting them expire (or a password change
-# for API keys, which are revoked individually).
+# Refresh tokens are not rotated. Each token carries a digest of the user's password hash
+# (CHECK_REVOKE_TOKEN): a password change revokes every token issued before it, and a
+# deactivated or deleted user's tokens are refused (marketpulse/accounts/tokens.py).
 SIMPLE_JWT: dict[str, Any] = {
     "ACCESS_TOKEN_LIFETIME": timedelta(
         minutes=env.int("JWT_ACCESS_MINUTES", default=15)
@@ -291,6 +333,8 @@ SIMPLE_JWT: dict[str, Any] = {
     "REFRESH_TOKEN_LIFETIME": timedelta(days=env.int("JWT_REFRESH_DAYS", default=1)),
     "AUTH_HEADER_TYPES": ("Bearer",),
     "UPDATE_LAST_LOGIN": True,
+    "CHECK_REVOKE_TOKEN": True,
+    "TOKEN_REFRESH_SERIALIZER": "marketpulse.accounts.tokens.RefreshSerializer",
 }
 # An API key's last-used time is written at most this often (one write per key, not per
 # request).

@@ -8,11 +8,12 @@ from drf_spectacular.views import (
     SpectacularSwaggerView,
 )
 from rest_framework.routers import DefaultRouter
-from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
+from rest_framework_simplejwt.views import TokenRefreshView
 
 from analytics.views import AnomalyViewSet, IndicatorViewSet, MarketViewSet
 from assets.views import AssetViewSet
 from marketpulse import health
+from marketpulse.accounts.lockout import TokenObtainView
 from marketpulse.accounts.views import ApiKeyViewSet
 from marketpulse.api.throttles import LoginThrottle
 from portfolio.views import PortfolioViewSet, TradeViewSet
@@ -36,7 +37,7 @@ router.register(
 urlpatterns = [
     path(
         "api/v1/auth/token/",
-        TokenObtainPairView.as_view(throttle_classes=[LoginThrottle]),
+        TokenObtainView.as_view(throttle_classes=[LoginThrottle]),
         name="token-obtain",
     ),
     path(

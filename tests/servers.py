@@ -85,6 +85,8 @@ def asgi_server_process(
         str(BIN / "uvicorn"), "marketpulse.asgi:application",
         "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers),
         "--no-access-log", "--lifespan", "off", "--log-level", "warning",
+        # As the Procfile: trust X-Forwarded-For only from the proxies named.
+        "--forwarded-allow-ips", env.get("FORWARDED_ALLOW_IPS", ""),
     ]  # fmt: skip
     with running(subprocess.Popen(command, cwd=BASE_DIR, env=env)) as process:
         base = f"http://127.0.0.1:{port}"

@@ -38,8 +38,15 @@ def test_candles_of_one_factory_follow_each_other():
 
 
 def test_a_users_password_is_the_personas():
+    from django.test import RequestFactory
+
     user = factories.UserFactory()
-    assert authenticate(username=user.username, password=factories.PASSWORD) == user
+    # axes (the sign-in lockout) needs the request a sign-in came with.
+    request = RequestFactory().post("/admin/login/")
+    assert (
+        authenticate(request, username=user.username, password=factories.PASSWORD)
+        == user
+    )
 
 
 def test_operators_and_superusers_are_operators():

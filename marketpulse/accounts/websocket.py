@@ -11,7 +11,6 @@ from channels.db import database_sync_to_async
 from channels.middleware import BaseMiddleware
 from channels.security.websocket import OriginValidator
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AnonymousUser
 
 
@@ -46,14 +45,15 @@ def token_from(scope: dict[str, Any]) -> str | None:
 def user_for_token(token: str) -> Any:
     """The active user an access token names, or None for a bad or expired token."""
     from rest_framework_simplejwt.exceptions import TokenError
-    from rest_framework_simplejwt.settings import api_settings
     from rest_framework_simplejwt.tokens import AccessToken
 
+    from marketpulse.accounts.tokens import user_for_payload
+
     try:
-        user_id = AccessToken(token)[api_settings.USER_ID_CLAIM]  # type: ignore[arg-type]
-    except (TokenError, KeyError):
+        payload = AccessToken(token).payload  # type: ignore[arg-type]
+    except TokenError:
         return None
-    return get_user_model().objects.filter(pk=user_id, is_active=True).first()
+    return user_for_payload(payload)
 
 
 class TokenAuthMiddleware(BaseMiddleware):

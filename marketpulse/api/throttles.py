@@ -90,16 +90,14 @@ class AnonThrottle(RedisRateThrottle):
 
 
 class UserThrottle(RedisRateThrottle):
-    """Authenticated calls, per API key when one was used, else per user."""
+    """Authenticated calls, per user: all of a user's API keys, tokens and sessions share
+    one budget (a key per request would otherwise make a new budget per key)."""
 
     scope = "user"
 
     def get_cache_key(self, request: Request, view: "APIView") -> str | None:
         if not (request.user and request.user.is_authenticated):
             return None
-        key_id = getattr(request.auth, "pk", None)
-        if key_id is not None:
-            return f"key:{key_id}"
         return f"user:{request.user.pk}"
 
 

@@ -214,3 +214,50 @@ def test_the_schema_documents_both_auth_schemes(api_client, db):
     security = schema["paths"]["/api/v1/portfolios/"]["post"]["security"]
     assert {"BearerAuth": []} in security
     assert {"ApiKeyAuth": []} in security
+
+
+# --- Revocation (issue 12, item 3)
+
+
+def refresh(client: APIClient, token: str):  # type: ignore[no-untyped-def]
+    return client.post(REFRESH, {"refresh": token})
+
+
+def test_a_password_change_revokes_earlier_refresh_and_access_tokens(api_client, alice):
+    before = tokens(api_client, "alice")
+    alice.set_password("a whole new passphrase")
+    alice.save()
+    response = refresh(api_client, before["refresh"])
+    assert response.status_code == 401
+    assert error_code(response) == "token_not_valid"
+    api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {before['access']}")
+    assert api_client.get(KEYS).status_code == 401
+    # Signing in with the new password works as ever.
+    api_client.credentials()
+    after = api_client.post(
+        TOKEN, {"username": "alice", "password": "a whole new passphrase"}
+    ).json()
+    assert refresh(api_client, after["refresh"]).status_code == 200
+
+
+def test_deactivation_revokes_refresh_tokens(api_client, alice):
+    before = tokens(api_client, "alice")
+    alice.is_active = False
+    alice.save()
+    response = refresh(api_client, before["refresh"])
+    assert response.status_code == 401
+    assert error_code(response) == "token_not_valid"
+
+
+def test_refreshing_a_deleted_users_token_is_a_401_not_a_500(api_client, alice):
+    before = tokens(api_client, "alice")
+    alice.delete()
+    response = refresh(api_client, before["refresh"])
+    assert response.status_code == 401
+    assert error_code(response) == "token_not_valid"
+
+
+def test_an_untouched_account_refreshes(api_client, alice):
+    response = refresh(api_client, tokens(api_client, "alice")["refresh"])
+    assert response.status_code == 200
+    assert response.json()["access"]

@@ -1,6 +1,9 @@
 """Settings limited to a known set or range fail at start (system checks), naming the
 variable, rather than at first use."""
 
+import os
+import subprocess
+import sys
 from datetime import timedelta
 
 import pytest
@@ -8,6 +11,7 @@ from django.conf import settings
 from django.core.checks import run_checks
 
 from tests.marketpulse.test_settings import run_manage
+from tests.servers import BASE_DIR
 
 
 def errors_now() -> list[str]:
@@ -59,6 +63,7 @@ BAD = [
     ("ANOMALY_Z_RETURN", {"ANOMALY_Z_RETURN": 0}),
     ("ANOMALY_MAX_SAMPLES", {"ANOMALY_MAX_SAMPLES": 3}),
     ("ANOMALY_DISAGREEMENT_PCT", {"ANOMALY_DISAGREEMENT_PCT": -1}),
+    ("FORWARDED_ALLOW_IPS", {"FORWARDED_ALLOW_IPS": ["10.0.0.1", "proxy.local"]}),
     (
         "JWT_ACCESS_MINUTES",
         {"SIMPLE_JWT": {**settings.SIMPLE_JWT, "ACCESS_TOKEN_LIFETIME": timedelta(0)}},
@@ -81,3 +86,68 @@ def test_a_bad_value_stops_the_process_at_start():
     result = run_manage("check", MARKET_PROVIDERS="replay,coingeko")
     assert result.returncode != 0
     assert "MARKET_PROVIDERS=['replay', 'coingeko']" in result.stderr
+
+
+# --- SECRET_KEY (issue 12, item 1): it signs the JWTs.
+
+WEAK_KEYS = [
+    "change-me-in-production-this-is-not-secret",  # compose's old default
+    "lint-only-placeholder-not-a-secret-0123456789abcdef",  # the Makefile's
+    "short-but-random-Zq8v",
+    "a" * 80,
+    "django-insecure-" + "x1y2z3" * 10,
+]
+
+
+def secret_key_errors() -> list[str]:
+    return [m.msg for m in run_checks(tags=["security"]) if m.id == "marketpulse.E100"]
+
+
+@pytest.mark.parametrize("key", WEAK_KEYS)
+def test_a_short_or_published_secret_key_is_an_error(key, settings):
+    settings.SECRET_KEY = key
+    found = secret_key_errors()
+    assert len(found) == 1
+    assert found[0].startswith("SECRET_KEY ")
+    assert key not in found[0]  # never echoed into logs
+
+
+def test_debug_lets_a_weak_key_through(settings):
+    settings.DEBUG = True
+    settings.SECRET_KEY = "dev"
+    assert secret_key_errors() == []
+
+
+def test_the_key_make_run_generates_passes(tmp_path, settings):
+    from marketpulse.embedded import secret_key
+
+    settings.SECRET_KEY = secret_key(tmp_path)
+    assert secret_key_errors() == []
+
+
+def test_manage_and_the_web_process_refuse_to_start_with_a_weak_key():
+    weak = "change-me-in-production-this-is-not-secret"
+    result = run_manage("check", SECRET_KEY=weak, DEBUG="false")
+    assert result.returncode != 0
+    assert "marketpulse.E100" in result.stderr
+    # uvicorn imports the ASGI application and runs no checks: the import refuses.
+    served = subprocess.run(
+        [sys.executable, "-c", "import marketpulse.asgi"],
+        cwd=BASE_DIR,
+        env={**os.environ, "SECRET_KEY": weak, "DEBUG": "false"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert served.returncode != 0
+    assert "SECRET_KEY is a published value" in served.stderr
+    assert weak not in served.stderr
+
+
+def test_compose_has_no_default_secret_key():
+    import yaml
+
+    compose = (BASE_DIR / "docker-compose.yml").read_text()
+    environment = yaml.safe_load(compose)["x-app"]["environment"]
+    assert environment["SECRET_KEY"].startswith("${SECRET_KEY:?")
+    assert "SECRET_KEY:-" not in compose

@@ -59,7 +59,9 @@ def test_dockerfile_is_multi_stage_and_runs_as_non_root():
     assert users
     assert users[-1] not in ("root", "0")
     web = procfile()["web"]
-    assert re.search(r'CMD \["uvicorn", "marketpulse.asgi:application"', dockerfile)
+    assert re.search(
+        r'CMD \["sh", "-c", "exec uvicorn marketpulse.asgi:application', dockerfile
+    )
     assert web[:2] == ["uvicorn", "marketpulse.asgi:application"]
 
 

@@ -66,3 +66,73 @@ def test_embedded_servers_start_serve_keep_data_and_stop(tmp_path):
     rows, *_ = run_embedded(var_dir)
     assert rows == "2"
     assert (var_dir / "secret_key").read_text()
+
+
+# Run inside `--publish`: what another local user could read or do.
+LOCKED_PROBE = """
+import json, os, stat, sys
+from pathlib import Path
+from urllib.parse import urlparse
+import redis
+
+var = Path(os.environ["MARKETPULSE_VAR_DIR"])
+modes = {
+    name: oct(stat.S_IMODE((var / name).stat().st_mode))
+    for name in ("embedded.env", "secret_key", "redis/redis.conf")
+}
+url = os.environ["REDIS_URL"]
+parsed = urlparse(url)
+published = (var / "embedded.env").read_text()
+anonymous = redis.Redis(host=parsed.hostname, port=parsed.port)
+try:
+    anonymous.ping()
+    without_password = "answered"
+except redis.exceptions.AuthenticationError:
+    without_password = "refused"
+client = redis.Redis.from_url(url)
+refused = {}
+for command in (["CONFIG", "GET", "dir"], ["DEBUG", "SLEEP", "0"], ["MODULE", "LIST"]):
+    try:
+        client.execute_command(*command)
+        refused[command[0]] = False
+    except redis.exceptions.ResponseError as exc:
+        refused[command[0]] = "unknown command" in str(exc)
+pid = client.info("server")["process_id"]
+cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().decode()
+print(json.dumps({
+    "modes": modes,
+    "has_password": bool(parsed.password) and len(parsed.password) >= 32,
+    "published_url": f"REDIS_URL={url}" in published,
+    "without_password": without_password,
+    "with_password": client.ping(),
+    "refused": refused,
+    "password_on_command_line": parsed.password in cmdline,
+}))
+"""
+
+
+def test_embedded_secrets_are_private_and_redis_is_locked(tmp_path):
+    import json
+
+    var_dir = tmp_path / "var"
+    env = {
+        k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")
+    }
+    env["MARKETPULSE_VAR_DIR"] = str(var_dir)
+    result = subprocess.run(
+        [sys.executable, "-m", "marketpulse.embedded", "--publish", "--",
+         sys.executable, "-c", LOCKED_PROBE],
+        cwd=BASE_DIR, env=env, capture_output=True, text=True, timeout=120, check=True,
+    )  # fmt: skip
+    found = json.loads(result.stdout)
+    assert found["modes"] == {
+        "embedded.env": "0o600",
+        "secret_key": "0o600",
+        "redis/redis.conf": "0o600",
+    }
+    assert found["has_password"]
+    assert found["published_url"]
+    assert found["without_password"] == "refused"
+    assert found["with_password"] is True
+    assert found["refused"] == {"CONFIG": True, "DEBUG": True, "MODULE": True}
+    assert found["password_on_command_line"] is False

@@ -55,6 +55,16 @@ def test_a_crash_is_a_clean_500_without_internals(url):
     assert error["details"] == {}
 
 
+def test_a_database_outage_outside_drf_is_a_503_without_internals():
+    """Django's own handler (the admin, pages): the same 503 as the API's."""
+    from django.test import Client
+
+    response = Client(raise_request_exception=False).get("/t/django-database-down/")
+    assert_envelope(response, 503, "database_unavailable")
+    assert int(response["Retry-After"]) > 0
+    assert "10.0.0.5" not in response.content.decode()
+
+
 def test_throttled_is_429_with_retry_after(client):
     assert client.get("/t/throttled/").status_code == 200
     response = client.get("/t/throttled/")

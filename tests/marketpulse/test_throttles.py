@@ -74,19 +74,36 @@ def test_counters_live_in_redis_where_every_process_sees_them(
     assert get_redis_connection("default").get(keys[0]) == b"1"
 
 
-def test_each_api_key_has_a_limit_of_its_own(api_client, alice, three_per_minute):
+def test_a_users_api_keys_share_the_users_limit(api_client, alice, three_per_minute):
+    """A new key is not a fresh budget: keys, tokens and sessions of one user count
+    together."""
     from marketpulse.accounts.keys import create_api_key
 
     _, first = create_api_key(user=alice, name="bot-1")
-    _, second = create_api_key(user=alice, name="bot-2")
     for _ in range(5):
         assert api_client.get(URL, HTTP_X_API_KEY=first).status_code == 200
     assert api_client.get(URL, HTTP_X_API_KEY=first).status_code == 429
+    _, second = create_api_key(user=alice, name="bot-2")
     response = api_client.get(URL, HTTP_X_API_KEY=second)
-    assert response.status_code == 200
-    assert response["X-RateLimit-Remaining"] == "4"
-    keys = get_redis_connection("default").keys("mp:throttle:key:*")
-    assert len(keys) == 2
+    assert response.status_code == 429
+    assert response["X-RateLimit-Remaining"] == "0"
+    api_client.force_authenticate(alice)  # her session or token: the same budget
+    assert api_client.get(URL).status_code == 429
+    redis = get_redis_connection("default")
+    assert redis.keys("mp:throttle:key:*") == []
+    assert len(redis.keys(f"mp:throttle:user:{alice.pk}:*")) == 1
+
+
+def test_another_user_keeps_a_budget_of_their_own(
+    api_client, alice, bob, three_per_minute
+):
+    from marketpulse.accounts.keys import create_api_key
+
+    _, alices = create_api_key(user=alice, name="bot")
+    _, bobs = create_api_key(user=bob, name="bot")
+    for _ in range(6):
+        api_client.get(URL, HTTP_X_API_KEY=alices)
+    assert api_client.get(URL, HTTP_X_API_KEY=bobs).status_code == 200
 
 
 def test_token_requests_are_limited_tightly_per_ip(api_client, alice, monkeypatch):

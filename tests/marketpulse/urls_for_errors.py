@@ -1,5 +1,6 @@
 """Routes that fail on purpose, to check the error envelope end to end."""
 
+from django.db import OperationalError
 from django.urls import include, path
 from rest_framework import serializers
 from rest_framework.decorators import api_view, permission_classes, throttle_classes
@@ -42,6 +43,10 @@ def django_crash(request):  # type: ignore[no-untyped-def]
     raise RuntimeError("secret internals")
 
 
+def django_database_down(request):  # type: ignore[no-untyped-def]
+    raise OperationalError("connection to server at 10.0.0.5, port 5432 failed")
+
+
 class OnePerMinute(AnonRateThrottle):
     rate = "1/min"
     scope = "test"
@@ -58,6 +63,7 @@ urlpatterns = [
     path("t/conflict/", conflict),
     path("t/drf-crash/", drf_crash),
     path("t/django-crash/", django_crash),
+    path("t/django-database-down/", django_database_down),
     path("t/throttled/", throttled),
     path("", include(real_urlpatterns)),
 ]

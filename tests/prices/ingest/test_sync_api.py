@@ -17,7 +17,9 @@ def test_an_operator_queues_a_sync_and_gets_202_with_the_run(
     from prices.ingest import tasks
 
     queued: list[int] = []
-    monkeypatch.setattr(tasks.run_sync, "delay", queued.append)
+    monkeypatch.setattr(
+        tasks.run_sync, "apply_async", lambda args, **options: queued.append(*args)
+    )
     api_client.force_login(operator)
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         r = api_client.post(SYNC, {"job": "prices", "limit": 10}, format="json")
@@ -106,3 +108,37 @@ def test_sync_runs_are_not_public(api_client, alice):
     assert api_client.get(RUNS).status_code == 401
     api_client.force_login(alice)
     assert api_client.get(RUNS).status_code == 403
+
+
+@pytest.mark.slow
+def test_with_the_broker_down_a_sync_is_a_quick_503_and_no_run_stays_queued(server_env):
+    """The real server, its Celery broker a Redis port nothing listens on."""
+    import time
+
+    import httpx
+
+    from tests import servers
+    from tests.factories import PASSWORD, OperatorFactory
+
+    OperatorFactory(username="ops")
+    dead = servers.free_port()
+    env = {**server_env, "CELERY_BROKER_URL": f"redis://127.0.0.1:{dead}/0"}
+    with (
+        servers.asgi_server(env) as base_url,
+        httpx.Client(base_url=base_url, timeout=30) as client,
+    ):
+        access = client.post(
+            "/api/v1/auth/token/", json={"username": "ops", "password": PASSWORD}
+        ).json()["access"]
+        started = time.monotonic()
+        r = client.post(
+            SYNC, json={"job": "prices"}, headers={"Authorization": f"Bearer {access}"}
+        )
+        elapsed = time.monotonic() - started
+    assert r.status_code == 503, r.text
+    assert r.json()["error"]["code"] == "broker_unavailable"
+    assert elapsed < 3, elapsed
+    run = SyncRun.objects.get()
+    assert run.status == "failed"
+    assert "broker" in run.error
+    assert not SyncRun.objects.filter(status="queued").exists()
