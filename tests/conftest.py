@@ -3,7 +3,8 @@
 from collections.abc import Iterator
 
 import pytest
-from django.core.cache import cache
+from django.conf import settings
+from django.core.cache import cache, caches
 from django.db import connection
 from rest_framework.test import APIClient
 
@@ -22,8 +23,14 @@ def pytest_sessionstart(session: pytest.Session) -> None:
 
 @pytest.fixture(autouse=True)
 def _clear_cache() -> Iterator[None]:
-    """Tests share one Redis: start each from an empty cache."""
+    """Tests share their Redis servers: start each from empty ones (the response cache
+    may have a Redis of its own)."""
     cache.clear()
+    if (
+        settings.CACHES["responses"]["LOCATION"]
+        != settings.CACHES["default"]["LOCATION"]
+    ):
+        caches["responses"].clear()
     return
 
 

@@ -136,3 +136,40 @@ def test_embedded_secrets_are_private_and_redis_is_locked(tmp_path):
     assert found["with_password"] is True
     assert found["refused"] == {"CONFIG": True, "DEBUG": True, "MODULE": True}
     assert found["password_on_command_line"] is False
+
+
+CACHE_PROBE = """
+import json, os
+import redis
+main = redis.Redis.from_url(os.environ["REDIS_URL"]).info("memory")
+cache_url = os.environ["CACHE_REDIS_URL"]
+cache = redis.Redis.from_url(cache_url).info("memory")
+print(json.dumps({
+    "separate": cache_url.rsplit("@", 1)[1] != os.environ["REDIS_URL"].rsplit("@", 1)[1],
+    "cache": [cache["maxmemory_policy"], cache["maxmemory"]],
+    "main": [main["maxmemory_policy"], main["maxmemory"]],
+}))
+"""
+
+
+def test_the_embedded_response_cache_has_its_own_evicting_redis(tmp_path):
+    """Eviction is server-wide: only a Redis of its own can evict cache entries without
+    touching the broker, the rate limits or the latest prices."""
+    import json
+
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("DATABASE_URL", "REDIS_URL", "CACHE_REDIS_URL")
+    }
+    env["MARKETPULSE_VAR_DIR"] = str(tmp_path / "var")
+    env["EMBEDDED_CACHE_MAXMEMORY"] = "32mb"
+    result = subprocess.run(
+        [sys.executable, "-m", "marketpulse.embedded", "--",
+         sys.executable, "-c", CACHE_PROBE],
+        cwd=BASE_DIR, env=env, capture_output=True, text=True, timeout=120, check=True,
+    )  # fmt: skip
+    found = json.loads(result.stdout)
+    assert found["separate"]
+    assert found["cache"] == ["allkeys-lru", 32 * 1024 * 1024]
+    assert found["main"] == ["noeviction", 0]
