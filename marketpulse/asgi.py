@@ -17,10 +17,13 @@ from django.core.wsgi import get_wsgi_application
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "marketpulse.settings")
 django_wsgi_app = get_wsgi_application()  # sets Django up before consumers are imported
 
-from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
-from marketpulse.accounts.websocket import TokenAuthMiddleware, browser_origin_validator  # noqa: E402
+from marketpulse.accounts.websocket import (  # noqa: E402
+    TokenAuthMiddleware,
+    auth_stack,
+    browser_origin_validator,
+)
 from prices.realtime.routing import websocket_urlpatterns  # noqa: E402
 
 http_application = WSGIMiddleware(django_wsgi_app, workers=settings.HTTP_THREADS)  # type: ignore[arg-type]  # a WSGI app; the stubs type its return as the response
@@ -44,7 +47,7 @@ application = ProtocolTypeRouter(
         "http": http_application,
         # Session user first, then a JWT (if given) replaces it.
         "websocket": browser_origin_validator(
-            AuthMiddlewareStack(TokenAuthMiddleware(URLRouter(websocket_urlpatterns)))
+            auth_stack(TokenAuthMiddleware(URLRouter(websocket_urlpatterns)))
         ),
     }
 )
