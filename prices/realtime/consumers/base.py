@@ -125,8 +125,10 @@ class StreamConsumer(AsyncWebsocketConsumer):
         self.outbox: asyncio.Queue[Outgoing] = asyncio.Queue(
             maxsize=settings.WS_SEND_QUEUE
         )
-        # Set each time the writer takes a frame (replays wait on it for room).
+        # Set when the writer takes a frame and leaves at most `low_water` queued
+        # (replays wait on it for room: once per half queue, not once per frame).
         self.drained = asyncio.Event()
+        self.low_water = settings.WS_SEND_QUEUE
         self.budget = MessageBudget(settings.WS_MESSAGE_RATE, settings.WS_MESSAGE_BURST)
         self.db = wsdb.Gate()
         self.writer: asyncio.Task[None] | None = None
@@ -176,7 +178,8 @@ class StreamConsumer(AsyncWebsocketConsumer):
         with contextlib.suppress(Exception):
             while True:
                 item = await self.outbox.get()
-                self.drained.set()
+                if self.outbox.qsize() <= self.low_water:
+                    self.drained.set()
                 if isinstance(item, Close):
                     await self.close(code=item.code, reason=item.reason)
                     return

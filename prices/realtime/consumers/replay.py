@@ -110,9 +110,11 @@ class ReplayConsumer(StreamConsumer):
             )
 
     async def emit_paced(self, frame: Outgoing) -> None:
-        """Queues a candle once the queue is less than half full; a client that takes
-        no frame for `WS_REPLAY_STALL_SECONDS` meanwhile is cut off."""
+        """Queues a candle while the queue is less than half full; once it is, waits
+        until the client has read half of that (one wake-up per quarter queue, not per
+        candle). A client that reads that little in `WS_REPLAY_STALL_SECONDS` is cut off."""
         room = max(1, self.outbox.maxsize // 2)
+        self.low_water = room // 2
         while self.outbox.qsize() >= room and not self.closing:
             self.drained.clear()
             try:
