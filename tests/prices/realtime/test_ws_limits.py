@@ -216,6 +216,40 @@ async def test_a_replay_client_that_stops_reading_and_keeps_sending_is_cut_off(
             assert received < 2500 + 1000
 
 
+@pytest.fixture
+def eth_minutes(eth: Asset) -> int:
+    """40,000 1m candles (~9 MB of frames: more than the socket buffers hold)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO prices_candle"
+            " (asset_id, interval, open_time, open, high, low, close, volume, source)"
+            " SELECT %s, '1m', %s + n * interval '1 minute', 1, 2, 0.5, 1.5, 10, 't'"
+            " FROM generate_series(0, 39999) AS n",
+            [eth.pk, T0],
+        )
+    return 40_000
+
+
+async def test_a_replay_client_that_reads_nothing_is_cut_off_after_the_stall_limit(
+    start_server, eth_minutes
+):
+    with start_server(WS_REPLAY_STALL_SECONDS="1") as url:
+        host, port = url.split("//", 1)[1].split(":")
+        sock = socket.socket()
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 64 * 1024)
+        sock.connect((host, int(port)))
+        async with connect(
+            replay_url(url, symbol="ETH", interval="1m", speed="100000"),
+            max_queue=4,
+            sock=sock,
+            compression=None,
+        ) as slow:
+            await asyncio.sleep(3)  # reads nothing, sends nothing
+            code, reason, received = await closed_with(slow, timeout=10)
+            assert (code, reason) == (1008, "too slow: send queue overflowed")
+            assert received < eth_minutes
+
+
 async def test_a_replays_queries_end_with_its_connection(ws_url, eth_hours, dsn):
     """Its page and its count used to run on in PostgreSQL after the client left."""
     with candles_locked(dsn):
