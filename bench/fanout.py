@@ -4,6 +4,10 @@
   published at 10/s through `publish_price` (the sync pipeline's path). The clients run in
   a separate process; each update carries its publish time, so delivery latency is
   measured per (update, client). `lost` = updates published but not received.
+- fanout_1000_replays_N: fanout_1000 again, on the same server in the same run, while N
+  replays of the whole range run at full speed beside it (their clients in a process of
+  their own, each replay restarted as it completes); `replay_candles_per_s` is what the
+  N replays got meanwhile, together.
 - replay: a 100,000-candle replay at the highest speed: the server's peak RSS while it
   runs (`rss_growth_mb`: above the RSS before it started) and the latency of other HTTP
   requests meanwhile against idle; then the time from opening the socket to the first
@@ -42,6 +46,7 @@ RATE = 10  # updates per second
 SECONDS = 10  # measured updates = RATE * SECONDS
 WARMUP = 10  # updates before measuring, ignored
 CLIENT_PROCESSES = int(os.environ.get("BENCH_CLIENT_PROCESSES", "2"))
+REPLAYS = int(os.environ.get("BENCH_REPLAYS", "4"))  # beside fanout_1000_replays_N
 
 
 def setup_django() -> None:
@@ -209,6 +214,64 @@ async def run_clients(url: str, count: int, updates: int) -> dict[str, Any]:
 def clients_main(argv: list[str]) -> None:
     url, count, updates = argv[0], int(argv[1]), int(argv[2])
     print(json.dumps(asyncio.run(run_clients(url, count, updates))), flush=True)
+
+
+async def run_replays(url: str, count: int) -> dict[str, float]:
+    """`count` full-speed replays of the whole range, each restarted when it completes,
+    until a line arrives on stdin; returns the candles they got and over how long."""
+    from websockets.asyncio.client import connect
+
+    query = f"symbol={SYMBOL}&interval=1m&speed=100000"
+    candles = 0
+    stop = asyncio.ensure_future(asyncio.to_thread(sys.stdin.readline))
+
+    async def replay() -> None:
+        nonlocal candles
+        while not stop.done():
+            async with connect(f"{url}/ws/replay/?{query}", compression=None) as ws:
+                async for raw in ws:
+                    if stop.done():
+                        return
+                    if '"candle"' in raw[:16]:
+                        candles += 1
+                    elif '"complete"' in raw:
+                        break
+                    elif '"error"' in raw[:16]:
+                        raise RuntimeError(f"replay refused: {raw!r}")
+
+    started = time.monotonic()
+    tasks = [asyncio.create_task(replay()) for _ in range(count)]
+    print("READY", flush=True)
+    await stop
+    await asyncio.gather(*tasks)
+    return {"candles": candles, "seconds": time.monotonic() - started}
+
+
+def replays_main(argv: list[str]) -> None:
+    print(json.dumps(asyncio.run(run_replays(argv[0], int(argv[1])))), flush=True)
+
+
+def fanout_beside_replays(
+    url: str, server: subprocess.Popen, count: int, replays: int
+) -> dict[str, float]:
+    process = subprocess.Popen(
+        [str(BIN / "python"), "-m", "bench.fanout", "replays", url, str(replays)],
+        cwd=BASE_DIR,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stdout is not None
+    if process.stdout.readline().strip() != "READY":
+        raise RuntimeError("bench replays failed to start")
+    time.sleep(2)  # the replays under way
+    try:
+        figures = fanout(url, server, count)
+    finally:
+        out, _ = process.communicate("stop\n", timeout=60)
+    result = json.loads(out.strip().splitlines()[-1])
+    figures["replay_candles_per_s"] = round(result["candles"] / result["seconds"])
+    return figures
 
 
 # --- measurements ------------------------------------------------------------------------
@@ -382,6 +445,7 @@ def main() -> dict[str, dict]:
         **os.environ,
         "DATABASE_URL": database_url,
         "WS_MAX_CONNECTIONS_PER_IP": "5000",
+        "WS_REPLAYS_PER_IP": str(max(REPLAYS, 1)),
         "LOG_LEVEL": "WARNING",
     }
     results: dict[str, dict] = {}
@@ -393,6 +457,12 @@ def main() -> dict[str, dict]:
                 f"({time.monotonic() - started:.0f}s)",
                 flush=True,
             )
+        name = f"fanout_1000_replays_{REPLAYS}"
+        results[name] = fanout_beside_replays(url, server, 1000, REPLAYS)
+        print(
+            f"   {name}: {results[name]} ({time.monotonic() - started:.0f}s)",
+            flush=True,
+        )
         results["replay"] = asyncio.run(replay_once(url, server.pid))
         # The first frame of a fresh replay, as a median: one run is at the mercy of the
         # machine's scheduler. (The full replay above reports its own as first_ms_cold.)
@@ -421,5 +491,7 @@ if __name__ == "__main__":
         load_candles()
     elif sys.argv[1:2] == ["clients"]:
         clients_main(sys.argv[2:])
+    elif sys.argv[1:2] == ["replays"]:
+        replays_main(sys.argv[2:])
     else:
         print(json.dumps(main(), indent=2))

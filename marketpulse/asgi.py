@@ -22,10 +22,13 @@ from marketpulse.checks import refuse_weak_secret_key  # noqa: E402
 # uvicorn runs no system checks: a forgeable SECRET_KEY stops the web process here.
 refuse_weak_secret_key()
 
-from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
-from marketpulse.accounts.websocket import TokenAuthMiddleware, browser_origin_validator  # noqa: E402
+from marketpulse.accounts.websocket import (  # noqa: E402
+    TokenAuthMiddleware,
+    auth_stack,
+    browser_origin_validator,
+)
 from prices.realtime.routing import websocket_urlpatterns  # noqa: E402
 
 http_application = WSGIMiddleware(django_wsgi_app, workers=settings.HTTP_THREADS)  # type: ignore[arg-type]  # a WSGI app; the stubs type its return as the response
@@ -49,7 +52,7 @@ application = ProtocolTypeRouter(
         "http": http_application,
         # Session user first, then a JWT (if given) replaces it.
         "websocket": browser_origin_validator(
-            AuthMiddlewareStack(TokenAuthMiddleware(URLRouter(websocket_urlpatterns)))
+            auth_stack(TokenAuthMiddleware(URLRouter(websocket_urlpatterns)))
         ),
     }
 )

@@ -115,6 +115,16 @@ def _rules() -> list[tuple[str, Any, Callable[[Any], str | None]]]:
             between(0.001, settings.WS_REPLAY_MAX_SPEED),
         ),
         ("WS_REPLAY_PAGE", settings.WS_REPLAY_PAGE, between(1, 100_000)),
+        ("WS_REPLAYS_PER_IP", settings.WS_REPLAYS_PER_IP, at_least(1)),
+        ("WS_REPLAYS_PER_PROCESS", settings.WS_REPLAYS_PER_PROCESS, at_least(1)),
+        (
+            "WS_REPLAY_STALL_SECONDS",
+            settings.WS_REPLAY_STALL_SECONDS,
+            between(0.1, 3600),
+        ),
+        ("WS_MESSAGE_RATE", settings.WS_MESSAGE_RATE, between(0.01, 10_000)),
+        ("WS_MESSAGE_BURST", settings.WS_MESSAGE_BURST, between(1, 100_000)),
+        ("WS_DB_THREADS", settings.WS_DB_THREADS, between(1, 64)),
         ("CELERY_TASK_TIME_LIMIT", settings.CELERY_TASK_TIME_LIMIT, at_least(1)),
         ("DB_CONN_MAX_AGE", settings.DATABASES["default"]["CONN_MAX_AGE"], at_least(0)),
         (

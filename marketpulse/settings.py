@@ -209,6 +209,20 @@ WS_SEND_QUEUE = env.int("WS_SEND_QUEUE", default=500)
 WS_REPLAY_DEFAULT_SPEED = env.float("WS_REPLAY_DEFAULT_SPEED", default=10.0)
 WS_REPLAY_MAX_SPEED = env.float("WS_REPLAY_MAX_SPEED", default=100_000.0)
 WS_REPLAY_PAGE = env.int("WS_REPLAY_PAGE", default=500)
+# Replays at a time per client address (across every web process, counted like
+# connections) and per web process: each full-speed replay keeps about a core busy, and
+# the live streams of its process share that core.
+WS_REPLAYS_PER_IP = env.int("WS_REPLAYS_PER_IP", default=3)
+WS_REPLAYS_PER_PROCESS = env.int("WS_REPLAYS_PER_PROCESS", default=10)
+# A replay client that takes no frame for this long while candles wait is cut off (1008).
+WS_REPLAY_STALL_SECONDS = env.float("WS_REPLAY_STALL_SECONDS", default=30.0)
+# Messages a client may send, per connection: a token bucket refilled at WS_MESSAGE_RATE
+# per second, holding up to WS_MESSAGE_BURST. One over: an error, then close 1008.
+WS_MESSAGE_RATE = env.float("WS_MESSAGE_RATE", default=10.0)
+WS_MESSAGE_BURST = env.int("WS_MESSAGE_BURST", default=30)
+# Threads for the database reads of WebSocket connections (marketpulse/wsdb.py), each
+# with its own database connection; a connection has at most one read in flight.
+WS_DB_THREADS = env.int("WS_DB_THREADS", default=4)
 
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL)
 # An unreachable broker fails a publish in seconds, not kombu's patient defaults.

@@ -7,6 +7,9 @@ lease. Without Redis the limit falls back to this process's own count (and says 
 the log): a client is not refused because Redis is down. Renewing adds every open
 connection's lease back, so after an outage or a Redis restart (which keeps nothing) all
 of them count again within a third of a lease.
+
+The same leases count replays per address (pool "replays", `WS_REPLAYS_PER_IP`) beside
+connections (pool "connections", `WS_MAX_CONNECTIONS_PER_IP`).
 """
 
 import asyncio
@@ -39,6 +42,7 @@ return 1
 class Lease:
     address: str
     member: str
+    pool: str = "connections"
 
 
 class Admission:
@@ -50,8 +54,8 @@ class Admission:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._renewer: asyncio.Task[None] | None = None
 
-    def key(self, address: str) -> str:
-        return f"{channel_prefix()}ws:connections:{address}"
+    def key(self, address: str, pool: str = "connections") -> str:
+        return f"{channel_prefix()}ws:{pool}:{address}"
 
     @property
     def redis(self) -> aioredis.Redis:
@@ -71,16 +75,20 @@ class Admission:
             self._redis = aioredis.Redis(connection_pool=pool)
         return self._redis
 
-    async def admit(self, address: str) -> Lease | None:
-        """A lease for one more connection from `address`, or None when it has its
-        `WS_MAX_CONNECTIONS_PER_IP` open already (on any web process)."""
-        limit = settings.WS_MAX_CONNECTIONS_PER_IP
+    async def admit(
+        self, address: str, *, pool: str = "connections", limit: int | None = None
+    ) -> Lease | None:
+        """A lease for one more connection (or replay: `pool`) from `address`, or None
+        when it has its `limit` (default `WS_MAX_CONNECTIONS_PER_IP`) open already (on
+        any web process)."""
+        if limit is None:
+            limit = settings.WS_MAX_CONNECTIONS_PER_IP
         lease_seconds = settings.WS_CONNECTION_LEASE_SECONDS
         member = uuid.uuid4().hex
         now = time.time()
         try:
             admitted = await self.redis.eval(
-                ADMIT, 1, self.key(address),
+                ADMIT, 1, self.key(address, pool),
                 now, now + lease_seconds, limit, member, lease_seconds + 1,
             )  # fmt: skip
         except (RedisError, OSError) as exc:
@@ -90,10 +98,16 @@ class Admission:
                 exc,
             )
             # The scan is only for this fallback: admitting normally never counts here.
-            admitted = sum(lease.address == address for lease in self.leases) < limit
+            admitted = (
+                sum(
+                    lease.address == address and lease.pool == pool
+                    for lease in self.leases
+                )
+                < limit
+            )
         if not admitted:
             return None
-        lease = Lease(address, member)
+        lease = Lease(address, member, pool)
         self.leases.add(lease)
         self._start_renewing()
         return lease
@@ -102,7 +116,7 @@ class Admission:
         self.leases.discard(lease)
         # Without Redis, its lease runs out on its own.
         with contextlib.suppress(RedisError, OSError):
-            await self.redis.zrem(self.key(lease.address), lease.member)
+            await self.redis.zrem(self.key(lease.address, lease.pool), lease.member)
 
     def _start_renewing(self) -> None:
         if self._renewer is None or self._renewer.done():
@@ -124,17 +138,17 @@ class Admission:
         renewing = set(self.leases)
         members: dict[str, dict[str, float]] = defaultdict(dict)
         for lease in renewing:
-            members[lease.address][lease.member] = until
+            members[self.key(lease.address, lease.pool)][lease.member] = until
         pipe = self.redis.pipeline(transaction=False)
-        for address, leases in members.items():
+        for key, leases in members.items():
             # Not XX: a lease Redis lost (outage, restart) is added back.
-            pipe.zadd(self.key(address), leases)
-            pipe.expire(self.key(address), lease_seconds + 1)
+            pipe.zadd(key, leases)
+            pipe.expire(key, lease_seconds + 1)
         await pipe.execute()
         # A connection that closed meanwhile may have been removed before we added its
         # lease back: remove it again.
         for lease in renewing - self.leases:
-            await self.redis.zrem(self.key(lease.address), lease.member)
+            await self.redis.zrem(self.key(lease.address, lease.pool), lease.member)
 
 
 admission = Admission()

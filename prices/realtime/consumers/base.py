@@ -4,17 +4,27 @@ Every message to a client goes through one bounded queue per connection and one 
 task, so replies, snapshots and live updates leave in the order they were produced, and a
 client that cannot keep up is cut off instead of growing server memory. Live messages reach
 connections through the process's fan-out hub (`prices.realtime.fanout`), not the channel layer.
+
+What a client sends is limited too: `WS_MESSAGE_RATE` messages per second per connection,
+in bursts of up to `WS_MESSAGE_BURST`; one over gets a `rate_limited` error, then close
+1008 (a client that floods is cut off rather than served more slowly: serving it at all
+costs every other connection of the process). Database reads go through the connection's
+`wsdb.Gate`: one call at a time, on the WebSocket pool, cancelled when the connection ends.
 """
 
 import asyncio
 import contextlib
 import logging
+import time
 from typing import Any, NamedTuple
 
 import orjson
+from channels.consumer import get_handler_name
+from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
+from marketpulse import wsdb
 from prices.realtime.consumers.admission import Lease, admission
 from prices.realtime.fanout import hub
 
@@ -22,6 +32,7 @@ logger = logging.getLogger(__name__)
 
 POLICY_VIOLATION = 1008
 SERVER_ERROR = 1011
+TRY_AGAIN_LATER = 1013  # the server is at a limit of its own; the client did no wrong
 MAX_SYMBOL_LENGTH = 20
 
 
@@ -38,13 +49,38 @@ class BadInput(Exception):
     """Bad client input: sent as an `error` message, fatal ones then close with 1008."""
 
     def __init__(
-        self, code: str, message: str, *, details: Any = None, fatal: bool = False
+        self,
+        code: str,
+        message: str,
+        *,
+        details: Any = None,
+        fatal: bool = False,
+        close_code: int = POLICY_VIOLATION,
     ) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
         self.details = details
         self.fatal = fatal
+        self.close_code = close_code
+
+
+class MessageBudget:
+    """A token bucket: `burst` messages at once, refilled at `rate` per second."""
+
+    def __init__(self, rate: float, burst: int) -> None:
+        self.rate, self.burst = rate, burst
+        self.tokens = float(burst)
+        self.at = time.monotonic()
+
+    def take(self) -> bool:
+        now = time.monotonic()
+        self.tokens = min(self.burst, self.tokens + (now - self.at) * self.rate)
+        self.at = now
+        if self.tokens < 1:
+            return False
+        self.tokens -= 1
+        return True
 
 
 def error_message(
@@ -70,10 +106,31 @@ class StreamConsumer(AsyncWebsocketConsumer):
     # hop per message per consumer, was half the server CPU at 1000 clients.)
     channel_layer_alias = None
 
+    async def dispatch(self, message: dict[str, Any]) -> None:
+        # Channels' own dispatch first closes stale database connections on the one
+        # thread every connection of the process shares (a thread hop per message, and
+        # a queue one busy connection could hold for all). Our database calls run on the
+        # WebSocket pool, which closes its own (`marketpulse.wsdb`).
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
+
+    async def websocket_disconnect(self, message: dict[str, Any]) -> None:
+        # As Channels', less the channel-layer groups (none) and the shared-thread hop.
+        await self.disconnect(message["code"])
+        raise StopConsumer
+
     async def websocket_connect(self, message: dict[str, Any]) -> None:
         self.outbox: asyncio.Queue[Outgoing] = asyncio.Queue(
             maxsize=settings.WS_SEND_QUEUE
         )
+        # Set when the writer takes a frame and leaves at most `low_water` queued
+        # (replays wait on it for room: once per half queue, not once per frame).
+        self.drained = asyncio.Event()
+        self.low_water = settings.WS_SEND_QUEUE
+        self.budget = MessageBudget(settings.WS_MESSAGE_RATE, settings.WS_MESSAGE_BURST)
+        self.db = wsdb.Gate()
         self.writer: asyncio.Task[None] | None = None
         self.groups_joined: set[str] = set()
         self.closing = False
@@ -121,6 +178,8 @@ class StreamConsumer(AsyncWebsocketConsumer):
         with contextlib.suppress(Exception):
             while True:
                 item = await self.outbox.get()
+                if self.outbox.qsize() <= self.low_water:
+                    self.drained.set()
                 if isinstance(item, Close):
                     await self.close(code=item.code, reason=item.reason)
                     return
@@ -140,11 +199,6 @@ class StreamConsumer(AsyncWebsocketConsumer):
         except asyncio.QueueFull:
             self.cut_off()
 
-    async def emit(self, frame: Outgoing) -> None:
-        """Queues, waiting for room (replay: the client's pace sets the replay's pace)."""
-        if not self.closing:
-            await self.outbox.put(frame)
-
     def push_json(self, message: dict[str, Any]) -> None:
         self.push(dumps(message))
 
@@ -152,10 +206,12 @@ class StreamConsumer(AsyncWebsocketConsumer):
         self.push(Close(code, reason))
         self.closing = True
 
-    def in_background(self, coroutine: Any) -> None:
+    def in_background(self, coroutine: Any) -> "asyncio.Future[Any]":
+        """Runs `coroutine` as a task of this connection: cancelled when it closes."""
         task = asyncio.ensure_future(coroutine)
         self.background.add(task)
         task.add_done_callback(self.background.discard)
+        return task
 
     def _leave_groups(self) -> None:
         self.closing = True
@@ -188,7 +244,7 @@ class StreamConsumer(AsyncWebsocketConsumer):
             )
         )
         if bad.fatal:
-            self.close_after(POLICY_VIOLATION, bad.code)
+            self.close_after(bad.close_code, bad.code)
 
     def fail(self, where: str) -> None:
         logger.exception("websocket consumer failed in %s", where)
@@ -209,6 +265,16 @@ class StreamConsumer(AsyncWebsocketConsumer):
         self, text_data: str | None = None, bytes_data: bytes | None = None
     ) -> None:
         if self.closing:
+            return
+        if not self.budget.take():
+            self.reject(
+                BadInput(
+                    "rate_limited",
+                    f"At most {settings.WS_MESSAGE_RATE:g} messages per second "
+                    f"(bursts of {settings.WS_MESSAGE_BURST}) per connection.",
+                    fatal=True,
+                )
+            )
             return
         request_id = None
         try:

@@ -1,14 +1,14 @@
 """Live streams: `/ws/prices/` (prices and forming candles) and `/ws/alerts/`."""
 
-from datetime import datetime
+import asyncio
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
-from asgiref.sync import sync_to_async
-from channels.db import database_sync_to_async
 from django.conf import settings
 
 from assets.models import Asset
+from marketpulse.wsdb import Gate
 from prices.latest import LatestPrice, latest_prices
 from prices.realtime.broadcast import (
     KLINE_INTERVALS,
@@ -18,7 +18,12 @@ from prices.realtime.broadcast import (
     price_frame,
     price_group,
 )
-from prices.realtime.consumers.base import MAX_SYMBOL_LENGTH, BadInput, StreamConsumer
+from prices.realtime.consumers.base import (
+    MAX_SYMBOL_LENGTH,
+    BadInput,
+    StreamConsumer,
+    error_message,
+)
 from prices.realtime.fanout import hub
 
 
@@ -38,14 +43,12 @@ def clean_symbols(value: Any) -> list[str]:
     return list(dict.fromkeys(s.strip().upper() for s in value))
 
 
-@database_sync_to_async
 def known_symbols(symbols: list[str]) -> set[str]:
     return set(
         Asset.objects.filter(symbol__in=symbols).values_list("symbol", flat=True)
     )
 
 
-@database_sync_to_async
 def latest_of(symbols: list[str]) -> list[LatestPrice]:
     return latest_prices(symbols)[0]
 
@@ -82,19 +85,17 @@ def stream_of(group: str) -> tuple[str, str]:
     return f"kline_{interval}", symbol
 
 
-async def snapshots_of(pairs: list[tuple[str, str]]) -> dict[str, str]:
+async def snapshots_of(pairs: list[tuple[str, str]], *, db: Gate) -> dict[str, str]:
     """The current frame of each (stream, symbol) that has one, by group."""
     frames: dict[str, str] = {}
     prices = [symbol for stream, symbol in pairs if stream == "price"]
     if prices:
-        for price in await latest_of(prices):
+        for price in await db.run(latest_of, prices):
             frames[price_group(price["symbol"])] = price_frame(price).decode()
     for stream in dict.fromkeys(s for s, _ in pairs if s != "price"):
         interval = stream.removeprefix("kline_")
         symbols = [symbol for s, symbol in pairs if s == stream]
-        candles = await sync_to_async(forming_candles, thread_sensitive=False)(
-            interval=interval, symbols=symbols
-        )
+        candles = await db.run(forming_candles, interval=interval, symbols=symbols)
         for symbol, frame in candles.items():
             frames[kline_group(interval, symbol)] = frame
     return frames
@@ -150,7 +151,7 @@ class PriceStreamConsumer(StreamConsumer):
         for group in groups:
             self.held.setdefault(group, [])
         try:
-            snapshots = await snapshots_of(pairs)
+            snapshots = await snapshots_of(pairs, db=self.db)
         finally:
             held = {g: self.held.pop(g, []) for g in groups}
         for group in groups:
@@ -174,7 +175,9 @@ class PriceStreamConsumer(StreamConsumer):
                 details={"limit": limit, "subscribed": len(self.groups_joined)},
             )
         new_symbols = list(dict.fromkeys(symbol for _, symbol in new))
-        unknown = sorted(set(new_symbols) - await known_symbols(new_symbols))
+        unknown = sorted(
+            set(new_symbols) - await self.db.run(known_symbols, new_symbols)
+        )
         if unknown:
             raise BadInput(
                 "unknown_symbol",
@@ -230,8 +233,20 @@ class PriceStreamConsumer(StreamConsumer):
         )
 
 
+# Close code of a connection whose access token ran out: in the application range, read
+# as HTTP's 401 (refresh the token, then reconnect), where 1008 says "do not retry that".
+TOKEN_EXPIRED = 4401
+
+
 class AlertStreamConsumer(StreamConsumer):
-    """`/ws/alerts/`: the signed-in user's alert events (session or JWT), nobody else's."""
+    """`/ws/alerts/`: the signed-in user's alert events (session or JWT), nobody else's.
+
+    A connection opened with an access token closes when the token expires (error
+    `token_expired`, close 4401): a token's lifetime is what its holder was granted, and
+    a long-lived socket must not outlast it. A session-cookie connection stays open: the
+    session was checked when it opened, and a browser page reconnects (and so is checked
+    again) on every load.
+    """
 
     async def connect(self) -> None:
         user = self.scope.get("user")
@@ -244,8 +259,22 @@ class AlertStreamConsumer(StreamConsumer):
                 "Authorization: Bearer).",
                 fatal=True,
             )
+        expires: datetime | None = self.scope.get("auth_expires")
+        if expires is not None:
+            self.in_background(self._expire_at(expires))
         await hub.start()
         self.join(alert_group(user.pk))
         self.push_json({"type": "subscribed", "stream": "alerts"})
         if not hub.live:
             self.feed_status(False)
+
+    async def _expire_at(self, expires: datetime) -> None:
+        await asyncio.sleep(max(0.0, (expires - datetime.now(UTC)).total_seconds()))
+        self.push_json(
+            error_message(
+                "token_expired",
+                "The access token expired: refresh it and reconnect.",
+            )
+        )
+        self.close_after(TOKEN_EXPIRED, "token expired")
+        self._leave_groups()  # nothing after the close

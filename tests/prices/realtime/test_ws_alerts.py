@@ -1,5 +1,7 @@
 """`/ws/alerts/`: a user receives their own alert events, by session or JWT, nobody else's."""
 
+from datetime import timedelta
+
 import pytest
 from django.conf import settings
 from django.contrib.auth.models import User
@@ -63,3 +65,16 @@ async def test_without_a_valid_login_alerts_are_refused_with_1008(
     async with connect(f"{ws_url}/ws/alerts/{suffix}") as ws:
         assert (await receive(ws))["code"] == code
         assert (await closed_with(ws))[0] == 1008
+
+
+async def test_a_token_connection_closes_when_its_token_expires(ws_url, bob):
+    """Close 4401 (read as HTTP 401: refresh the token, then reconnect)."""
+    token = AccessToken.for_user(bob)
+    token.set_exp(lifetime=timedelta(seconds=2))
+    async with connect(f"{ws_url}/ws/alerts/?token={token}") as ws:
+        assert (await receive(ws))["type"] == "subscribed"
+        publish_alert(user_id=bob.pk, event={"alert_id": 7})
+        assert (await receive(ws))["event"] == {"alert_id": 7}
+        error = await receive(ws, timeout=10)
+        assert (error["type"], error["code"]) == ("error", "token_expired")
+        assert (await closed_with(ws))[:2] == (4401, "token expired")

@@ -79,7 +79,7 @@ async def test_closing_the_socket_stops_its_replay_at_once(eth):
 
 
 async def test_a_server_fault_sends_an_error_and_closes_1011(btc, monkeypatch):
-    async def broken(symbols):  # type: ignore[no-untyped-def]
+    def broken(symbols):  # type: ignore[no-untyped-def]
         raise RuntimeError("database exploded")
 
     monkeypatch.setattr(live, "latest_of", broken)
