@@ -6,6 +6,7 @@ starts embedded servers and writes their URLs to `var/embedded.env`, read below,
 `.venv/bin/python manage.py …` finds them while they run.
 """
 
+import ipaddress
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -68,6 +69,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "rest_framework_simplejwt",
     "django_celery_beat",
+    "django_prometheus",
     "marketpulse",
     "assets",
     "prices",
@@ -89,6 +91,27 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "marketpulse.api.throttles.RateLimitHeadersMiddleware",
 ]
+
+# Metrics (README, Operations): django-prometheus counts requests by view and status,
+# database and cache operations; off, none of its middleware or backends is installed
+# (the bench compares both in one run).
+METRICS_ENABLED = env.bool("METRICS_ENABLED", default=True)
+# `GET /metrics` answers a bearer token equal to this, or a client in these networks.
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+METRICS_ALLOWED_IPS = env.list(
+    "METRICS_ALLOWED_IPS", default=["127.0.0.1/32", "::1/128"]
+)
+METRICS_ALLOWED_NETWORKS = [
+    ipaddress.ip_network(value, strict=False) for value in METRICS_ALLOWED_IPS
+]
+# The broker queues whose length is exported (Celery's default queue is "celery").
+METRICS_CELERY_QUEUES = env.list("METRICS_CELERY_QUEUES", default=["celery"])
+if METRICS_ENABLED:
+    MIDDLEWARE = [
+        "django_prometheus.middleware.PrometheusBeforeMiddleware",
+        *MIDDLEWARE,
+        "django_prometheus.middleware.PrometheusAfterMiddleware",
+    ]
 
 ROOT_URLCONF = "marketpulse.urls"
 WSGI_APPLICATION = "marketpulse.wsgi.application"
@@ -119,6 +142,9 @@ DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = env.int(
     "DB_CONNECT_TIMEOUT", default=3
 )
+if METRICS_ENABLED:
+    # The same PostgreSQL backend, with query counts and latencies exported.
+    DATABASES["default"]["ENGINE"] = "django_prometheus.db.backends.postgresql"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env.str("REDIS_URL")
@@ -148,6 +174,10 @@ CACHES["responses"] = {
 # Bodies over this are served but not cached.
 API_CACHE_MAX_BODY_BYTES = env.int("API_CACHE_MAX_BODY_BYTES", default=1_048_576)
 DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
+if METRICS_ENABLED:
+    # django-redis with cache get/hit/miss counters (django_cache_*).
+    for _cache in CACHES.values():
+        _cache["BACKEND"] = "django_prometheus.cache.backends.redis.RedisCache"
 
 # The price and alert streams do not use it: they fan out through Redis pub/sub once per
 # process (prices/fanout.py; groups measured 15 s p50 at 1000 clients, NOTES.md). It stays

@@ -15,6 +15,7 @@ import orjson
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
+from prices.realtime import metrics
 from prices.realtime.consumers.admission import Lease, admission
 from prices.realtime.fanout import hub
 
@@ -69,6 +70,8 @@ class StreamConsumer(AsyncWebsocketConsumer):
     # (Channels' dispatch of layer messages, a database-connection check through a thread
     # hop per message per consumer, was half the server CPU at 1000 clients.)
     channel_layer_alias = None
+    # The `stream` label of this consumer's metrics.
+    stream = "prices"
 
     async def websocket_connect(self, message: dict[str, Any]) -> None:
         self.outbox: asyncio.Queue[Outgoing] = asyncio.Queue(
@@ -96,6 +99,7 @@ class StreamConsumer(AsyncWebsocketConsumer):
             await self.close(code=POLICY_VIOLATION, reason="too many connections")
             return
         self.writer = asyncio.create_task(self._write())
+        metrics.websocket_connections.labels(self.stream).inc()
         try:
             await self.connect()
         except BadInput as bad:
@@ -112,6 +116,7 @@ class StreamConsumer(AsyncWebsocketConsumer):
             task.cancel()
         lease, self.lease = getattr(self, "lease", None), None
         if lease is not None:
+            metrics.websocket_connections.labels(self.stream).dec()
             await admission.release(lease)
 
     # Sending: everything through the outbox, in order.
@@ -171,6 +176,7 @@ class StreamConsumer(AsyncWebsocketConsumer):
 
     def cut_off(self) -> None:
         logger.warning("websocket client %s too slow: disconnected", self.client_ip)
+        metrics.slow_clients.labels(self.stream).inc()
         self._leave_groups()
         # The queued frames are dropped; the close goes next, after the frame being
         # written now (cancelling that write midway could leave the socket with no close

@@ -233,6 +233,8 @@ class PriceStreamConsumer(StreamConsumer):
 class AlertStreamConsumer(StreamConsumer):
     """`/ws/alerts/`: the signed-in user's alert events (session or JWT), nobody else's."""
 
+    stream = "alerts"
+
     async def connect(self) -> None:
         user = self.scope.get("user")
         if self.scope.get("auth_error"):

@@ -11,7 +11,7 @@ from django.conf import settings
 
 from marketpulse.errors import MarketPulseError
 from prices.latest import iso_z
-from prices.realtime import replays
+from prices.realtime import metrics, replays
 from prices.realtime.consumers.base import BadInput, Outgoing, StreamConsumer, dumps
 
 # How long a replay's first frame may wait for its candle count (else sent when known).
@@ -26,6 +26,7 @@ class ReplayConsumer(StreamConsumer):
     task belongs to the connection and is cancelled the moment it closes."""
 
     actions = ("pause", "resume", "seek", "speed")
+    stream = "replay"
 
     async def connect(self) -> None:
         self.task: asyncio.Task[None] | None = None
@@ -102,12 +103,15 @@ class ReplayConsumer(StreamConsumer):
         self.anchor = (loop.time(), self.seq)
 
     async def _play(self) -> None:
+        metrics.replays_running.inc()
         try:
             await self._stream()
         except asyncio.CancelledError:
             raise
         except Exception:
             self.fail("replay")
+        finally:
+            metrics.replays_running.dec()
 
     def _fetch(self, since: datetime, *, inclusive: bool) -> "asyncio.Task[list[Any]]":
         """Reads the next page in a worker thread (never on the event loop)."""
