@@ -9,6 +9,6 @@ from django.dispatch import receiver
 from marketpulse.api import caching
 
 
-@receiver(post_save, sender="prices.MarketReport")
+@receiver(post_save, sender="analytics.MarketReport")
 def market_report_saved(**kwargs: Any) -> None:
     caching.bump_versions([], listing=True)
