@@ -110,7 +110,7 @@ if METRICS_ENABLED:
     MIDDLEWARE = [
         "django_prometheus.middleware.PrometheusBeforeMiddleware",
         *MIDDLEWARE,
-        "django_prometheus.middleware.PrometheusAfterMiddleware",
+        "marketpulse.metrics.RequestMetricsMiddleware",
     ]
 
 ROOT_URLCONF = "marketpulse.urls"
