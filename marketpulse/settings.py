@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "rest_framework_simplejwt",
     "django_celery_beat",
     "django_prometheus",
+    "auditlog",
     "marketpulse",
     "assets",
     "prices",
@@ -87,6 +88,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # The audit log's actor (resolved after DRF authenticates) and request id.
+    "marketpulse.audit.AuditContextMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "marketpulse.api.throttles.RateLimitHeadersMiddleware",
@@ -112,6 +115,11 @@ if METRICS_ENABLED:
         *MIDDLEWARE,
         "marketpulse.metrics.RequestMetricsMiddleware",
     ]
+
+# Audit log (django-auditlog): each entry's correlation id is the request id.
+AUDITLOG_CID_GETTER = "marketpulse.audit.request_id_for_audit"
+# Entries older than this are deleted daily (marketpulse.purge_audit_log, beat schedule).
+AUDIT_RETENTION_DAYS = env.int("AUDIT_RETENTION_DAYS", default=365)
 
 ROOT_URLCONF = "marketpulse.urls"
 WSGI_APPLICATION = "marketpulse.wsgi.application"

@@ -15,6 +15,7 @@ from assets.views import AssetViewSet
 from marketpulse import health, metrics
 from marketpulse.accounts.views import ApiKeyViewSet
 from marketpulse.api.throttles import LoginThrottle
+from marketpulse.audit import AuditEntryViewSet
 from portfolio.views import PortfolioViewSet, TradeViewSet
 from prices.ingest.views import SyncRunViewSet, SyncViewSet
 from prices.views import PriceViewSet
@@ -28,6 +29,7 @@ router.register("analytics/indicators", IndicatorViewSet, basename="indicator")
 router.register("analytics/market", MarketViewSet, basename="market")
 router.register("analytics/anomalies", AnomalyViewSet, basename="anomaly")
 router.register("api-keys", ApiKeyViewSet, basename="api-key")
+router.register("audit", AuditEntryViewSet, basename="audit")
 router.register("portfolios", PortfolioViewSet, basename="portfolio")
 router.register(
     r"portfolios/(?P<portfolio_pk>\d+)/trades", TradeViewSet, basename="trade"
