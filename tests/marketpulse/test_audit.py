@@ -269,3 +269,15 @@ def test_entries_past_retention_are_purged_by_the_scheduled_task(settings, alice
         e for e in default_schedule() if e.task == "marketpulse.purge_audit_log"
     ]
     assert entry.cron
+
+
+def test_operators_browse_the_log_in_the_admin_with_filters(admin_client_of, alice):
+    signed_in("alice").post(
+        "/api/v1/api-keys/", {"name": "bot"}, headers={"X-Request-ID": "find-me"}
+    )
+    page = admin_client_of.get("/admin/auditlog/logentry/")
+    assert page.status_code == 200
+    assert page.context["cl"].has_filters
+    filtered = admin_client_of.get("/admin/auditlog/logentry/", {"cid": "find-me"})
+    assert filtered.status_code == 200
+    assert [e.cid for e in filtered.context["cl"].result_list] == ["find-me"]
