@@ -207,6 +207,23 @@ def test_schedule_edits_are_logged_and_beat_bookkeeping_is_not(
     assert set(edit.changes_dict) == {"enabled", "expire_seconds"}
 
 
+def test_schedules_disabled_from_the_admin_list_are_logged(admin_client_of, operator):
+    sync_beat_schedule()
+    task = PeriodicTask.objects.get(name=default_schedule()[0].name)
+    assert task.enabled
+    response = admin_client_of.post(
+        "/admin/django_celery_beat/periodictask/",
+        {"action": "disable_tasks", "_selected_action": [task.pk]},
+        headers={"X-Request-ID": "bulk-off"},
+    )
+    assert response.status_code == 302
+    task.refresh_from_db()
+    assert not task.enabled
+    _, edit = entries_for(task)
+    assert (edit.actor, edit.cid) == (operator, "bulk-off")
+    assert edit.changes_dict["enabled"] == ["True", "False"]
+
+
 def test_role_and_user_changes_are_logged(admin_client_of, operator, bob):
     group, _ = Group.objects.get_or_create(name=OPERATOR_GROUP)
     admin_edit(admin_client_of, bob, groups=[group.pk], email="robert@example.org")
