@@ -11,3 +11,15 @@ class AssetsConfig(AppConfig):
 
         post_save.connect(asset_changed, sender=Asset, dispatch_uid="asset_cache")
         post_delete.connect(asset_changed, sender=Asset, dispatch_uid="asset_cache_del")
+
+        from auditlog.registry import auditlog
+
+        # Edits of what an asset is; the market figures syncs refresh every minute are
+        # not edits and stay out of the audit log.
+        auditlog.register(
+            Asset,
+            include_fields=[
+                "symbol", "name", "asset_class", "coingecko_id", "coinmarketcap_id",
+                "binance_symbol", "is_tracked",
+            ],
+        )  # fmt: skip

@@ -11,6 +11,10 @@
   BENCH_ROUNDS (default 3) interleaved rounds, medians reported: about 90 s in all.
   History requests pick a random window per request from thousands, so
   most are cache misses: the figures are the database path, not a cached copy.
+- Metrics overhead: a second server with METRICS_ENABLED=false runs beside the first (which
+  serves metrics in multiprocess mode, as `make run` does); `latest` and
+  `latest_metrics_off` are measured in the same interleaved rounds, and
+  `metrics_overhead` reports both and how far apart they are.
 """
 
 import json
@@ -288,12 +292,16 @@ def measure(
     """ROUNDS rounds; in each, every target at 1 then 64 connections, so all targets
     share the machine's conditions (other load drifts); the median round is reported."""
     runs: dict[str, list[tuple[dict, dict]]] = {name: [] for name, _, _ in targets}
+
+    def url(path: str) -> str:  # a path on `base`, or another server's whole URL
+        return path if path.startswith("http") else base + path
+
     for _name, path, script in targets:
-        run_wrk(wrk, base + path, 8, script, seconds=2)  # warm connections and caches
+        run_wrk(wrk, url(path), 8, script, seconds=2)  # warm connections and caches
     for _ in range(ROUNDS):
         for name, path, script in targets:
-            one = run_wrk(wrk, base + path, 1, script)
-            many = run_wrk(wrk, base + path, 64, script)
+            one = run_wrk(wrk, url(path), 1, script)
+            many = run_wrk(wrk, url(path), 64, script)
             if one["errors"] or many["errors"]:
                 raise SystemExit(f"bench api: {path} answered errors: {one} {many}")
             runs[name].append((one, many))
@@ -316,21 +324,46 @@ def main() -> dict[str, dict]:
     wrk = ensure_wrk()
     env = bench_env()
     prepare(env)
-    with tempfile.TemporaryDirectory() as tmp, asgi_server(env, workers=2) as base:
-        scripts = {}
-        for kind in ("page_1000", "year_1d", "worst_30m"):
-            script = Path(tmp) / f"{kind}.lua"
-            script.write_text(LUA % ",".join(json.dumps(p) for p in paths(kind)))
-            scripts[kind] = str(script)
-        targets = [
-            ("ceiling", "/health/live/", None),
-            ("latest", "/api/v1/prices/latest/BTC/", None),
-            ("page_1000", "/", scripts["page_1000"]),
-            ("year_1d", "/", scripts["year_1d"]),
-            ("worst_30m", "/", scripts["worst_30m"]),
-        ]
-        results = measure(wrk, base, targets)
+    with tempfile.TemporaryDirectory() as tmp:
+        # As `make run` serves: metrics on, every process writing to one directory.
+        metrics_dir = Path(tmp) / "metrics"
+        metrics_dir.mkdir()
+        on_env = {**env, "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir)}
+        off_env = {**env, "METRICS_ENABLED": "false"}
+        off_env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+        with (
+            asgi_server(on_env, workers=2) as base,
+            asgi_server(off_env, workers=2) as off_base,
+        ):
+            results = serve_and_measure(wrk, tmp, base, off_base)
     ceiling = results["ceiling"]["rps"]
     for figures in results.values():
         figures["vs_ceiling"] = round(figures["rps"] / ceiling, 3)
+    on, off = results["latest"]["rps"], results["latest_metrics_off"]["rps"]
+    results["metrics_overhead"] = {
+        "on_rps": on,
+        "off_rps": off,
+        "off_minus_on_pct": round(100 * (off - on) / off, 1),
+    }
+    print(f"   metrics_overhead: {results['metrics_overhead']}", flush=True)
     return results
+
+
+def serve_and_measure(
+    wrk: str, tmp: str, base: str, off_base: str
+) -> dict[str, dict[str, Any]]:
+    """Every target, the metrics-off server's `latest` among them, in shared rounds."""
+    scripts = {}
+    for kind in ("page_1000", "year_1d", "worst_30m"):
+        script = Path(tmp) / f"{kind}.lua"
+        script.write_text(LUA % ",".join(json.dumps(p) for p in paths(kind)))
+        scripts[kind] = str(script)
+    targets = [
+        ("ceiling", "/health/live/", None),
+        ("latest", "/api/v1/prices/latest/BTC/", None),
+        ("latest_metrics_off", f"{off_base}/api/v1/prices/latest/BTC/", None),
+        ("page_1000", "/", scripts["page_1000"]),
+        ("year_1d", "/", scripts["year_1d"]),
+        ("worst_30m", "/", scripts["worst_30m"]),
+    ]
+    return measure(wrk, base, targets)

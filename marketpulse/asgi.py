@@ -29,8 +29,10 @@ from marketpulse.accounts.websocket import (  # noqa: E402
     auth_stack,
     browser_origin_validator,
 )
+from marketpulse.metrics import mark_process_role  # noqa: E402
 from prices.realtime.routing import websocket_urlpatterns  # noqa: E402
 
+mark_process_role("web")
 http_application = WSGIMiddleware(django_wsgi_app, workers=settings.HTTP_THREADS)  # type: ignore[arg-type]  # a WSGI app; the stubs type its return as the response
 
 # Everything loaded so far (Django, the apps, the libraries) lives as long as the process:

@@ -6,6 +6,7 @@ starts embedded servers and writes their URLs to `var/embedded.env`, read below,
 `.venv/bin/python manage.py …` finds them while they run.
 """
 
+import ipaddress
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -74,6 +75,8 @@ INSTALLED_APPS = [
     "rest_framework_simplejwt",
     "django_celery_beat",
     "axes",
+    "django_prometheus",
+    "auditlog",
     "marketpulse",
     "assets",
     "prices",
@@ -91,6 +94,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # The audit log's actor (resolved after DRF authenticates) and request id.
+    "marketpulse.audit.AuditContextMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "marketpulse.api.throttles.RateLimitHeadersMiddleware",
@@ -118,6 +123,32 @@ AXES_LOCKOUT_CALLABLE = "marketpulse.accounts.lockout.lockout_response"
 # The largest request body read into memory (Django's check, applied by DRF's parsers
 # too); larger is a 413 in the envelope. The API's biggest input is a page of trades.
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("MAX_REQUEST_BYTES", default=1_048_576)
+
+# Metrics (README, Operations): django-prometheus counts requests by view and status,
+# database and cache operations; off, none of its middleware or backends is installed
+# (the bench compares both in one run).
+METRICS_ENABLED = env.bool("METRICS_ENABLED", default=True)
+# `GET /metrics` answers a bearer token equal to this, or a client in these networks.
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+METRICS_ALLOWED_IPS = env.list(
+    "METRICS_ALLOWED_IPS", default=["127.0.0.1/32", "::1/128"]
+)
+METRICS_ALLOWED_NETWORKS = [
+    ipaddress.ip_network(value, strict=False) for value in METRICS_ALLOWED_IPS
+]
+# The broker queues whose length is exported (Celery's default queue is "celery").
+METRICS_CELERY_QUEUES = env.list("METRICS_CELERY_QUEUES", default=["celery"])
+if METRICS_ENABLED:
+    MIDDLEWARE = [
+        "django_prometheus.middleware.PrometheusBeforeMiddleware",
+        *MIDDLEWARE,
+        "marketpulse.metrics.RequestMetricsMiddleware",
+    ]
+
+# Audit log (django-auditlog): each entry's correlation id is the request id.
+AUDITLOG_CID_GETTER = "marketpulse.audit.request_id_for_audit"
+# Entries older than this are deleted daily (marketpulse.purge_audit_log, beat schedule).
+AUDIT_RETENTION_DAYS = env.int("AUDIT_RETENTION_DAYS", default=365)
 
 ROOT_URLCONF = "marketpulse.urls"
 WSGI_APPLICATION = "marketpulse.wsgi.application"
@@ -149,6 +180,9 @@ DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = env.int(
     "DB_CONNECT_TIMEOUT", default=2
 )
+if METRICS_ENABLED:
+    # The same PostgreSQL backend, with query counts and latencies exported.
+    DATABASES["default"]["ENGINE"] = "django_prometheus.db.backends.postgresql"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env.str("REDIS_URL")
@@ -178,6 +212,10 @@ CACHES["responses"] = {
 # Bodies over this are served but not cached.
 API_CACHE_MAX_BODY_BYTES = env.int("API_CACHE_MAX_BODY_BYTES", default=1_048_576)
 DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
+if METRICS_ENABLED:
+    # django-redis with cache get/hit/miss counters (django_cache_*).
+    for _cache in CACHES.values():
+        _cache["BACKEND"] = "django_prometheus.cache.backends.redis.RedisCache"
 
 # The price and alert streams do not use it: they fan out through Redis pub/sub once per
 # process (prices/fanout.py; groups measured 15 s p50 at 1000 clients, NOTES.md). It stays

@@ -12,10 +12,11 @@ from rest_framework_simplejwt.views import TokenRefreshView
 
 from analytics.views import AnomalyViewSet, IndicatorViewSet, MarketViewSet
 from assets.views import AssetViewSet
-from marketpulse import health
+from marketpulse import health, metrics
 from marketpulse.accounts.lockout import TokenObtainView
 from marketpulse.accounts.views import ApiKeyViewSet
 from marketpulse.api.throttles import LoginThrottle
+from marketpulse.audit import AuditEntryViewSet
 from portfolio.views import PortfolioViewSet, TradeViewSet
 from prices.ingest.views import SyncRunViewSet, SyncViewSet
 from prices.views import PriceViewSet
@@ -29,6 +30,7 @@ router.register("analytics/indicators", IndicatorViewSet, basename="indicator")
 router.register("analytics/market", MarketViewSet, basename="market")
 router.register("analytics/anomalies", AnomalyViewSet, basename="anomaly")
 router.register("api-keys", ApiKeyViewSet, basename="api-key")
+router.register("audit", AuditEntryViewSet, basename="audit")
 router.register("portfolios", PortfolioViewSet, basename="portfolio")
 router.register(
     r"portfolios/(?P<portfolio_pk>\d+)/trades", TradeViewSet, basename="trade"
@@ -51,6 +53,7 @@ urlpatterns = [
     path("redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
     path("health/", health.health, name="health"),
     path("health/live/", health.live, name="health-live"),
+    path("metrics", metrics.metrics_view, name="metrics"),
     path("admin/", admin.site.urls),
 ]
 

@@ -83,3 +83,13 @@ class Trade(models.Model):
 
     def __str__(self) -> str:
         return f"{self.side} {self.quantity} {self.asset_id} @ {self.price}"
+
+    def get_additional_data(self) -> dict[str, int]:
+        """The owner, kept in each audit entry: the owner reads the trade's history
+        (`GET /api/v1/audit/`), deleted trades included."""
+        owner = (
+            Portfolio.objects.filter(pk=self.portfolio_id)
+            .values_list("owner_id", flat=True)
+            .first()
+        )
+        return {} if owner is None else {"owner": owner}

@@ -7,7 +7,11 @@ class PricesConfig(AppConfig):
 
     def ready(self) -> None:
         from assets.models import Asset
+        from marketpulse.metrics import register_scrape_collector
+        from prices.latest import latest_price_ages
         from prices.signals import asset_changed
+
+        register_scrape_collector(latest_price_ages)
 
         post_save.connect(asset_changed, sender=Asset, dispatch_uid="asset_latest")
         post_delete.connect(

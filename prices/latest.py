@@ -7,6 +7,7 @@ refills Redis. Losing Redis loses nothing (DESIGN.md, Storage).
 
 import contextlib
 import logging
+import time
 from collections.abc import Iterable
 from datetime import datetime
 from typing import TypedDict
@@ -15,6 +16,7 @@ import orjson
 from django.conf import settings
 from django.db import transaction
 from django_redis import get_redis_connection
+from prometheus_client.core import GaugeMetricFamily, Metric
 from redis.exceptions import RedisError
 
 from assets.models import Asset
@@ -198,3 +200,20 @@ def parse_latest_price(raw: bytes | None) -> LatestPrice | None:
 
 
 _FIELDS = frozenset(LatestPrice.__annotations__)
+
+
+def latest_price_ages() -> Iterable[Metric]:
+    """Scrape-time gauge: seconds since each held latest price's `as_of` (staleness)."""
+    family = GaugeMetricFamily(
+        "marketpulse_latest_price_age_seconds",
+        "Seconds since the as_of of each asset's latest price held in Redis.",
+        labels=["symbol"],
+    )
+    try:
+        held = get_redis_connection("default").hgetall(TIMES_KEY)
+    except RedisError:
+        return
+    now_ms = time.time() * 1000
+    for symbol, ms in sorted(held.items()):
+        family.add_metric([symbol.decode()], max(0.0, (now_ms - float(ms)) / 1000))
+    yield family

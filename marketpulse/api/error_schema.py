@@ -45,6 +45,7 @@ PREFIXES = (
     "/api/v1/auth/",
     "/api/v1/sync-runs/",
     "/api/v1/sync/",
+    "/api/v1/audit/",
 )
 # Routes only operators may use.
 OPERATOR_PREFIXES = ("/api/v1/sync-runs/", "/api/v1/sync/")

@@ -3,6 +3,8 @@
 from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django_celery_beat.admin import PeriodicTaskAdmin
+from django_celery_beat.models import PeriodicTask
 
 from prices.ingest.tasks import queue_sync
 from prices.models import CandleGap, SyncJob, SyncRun
@@ -38,3 +40,42 @@ class CandleGapAdmin(admin.ModelAdmin):
                         "start": gap.start.isoformat(), "end": gap.end.isoformat()},
             )  # fmt: skip
         self.message_user(request, f"{queryset.count()} backfill run(s) queued.")
+
+
+# The beat schedule: django-celery-beat's admin, with its bulk actions saving each task
+# (its own use `queryset.update()`, which no model signal sees, so the audit log missed
+# schedules enabled or disabled from the list).
+admin.site.unregister(PeriodicTask)
+
+
+@admin.register(PeriodicTask)
+class AuditedPeriodicTaskAdmin(PeriodicTaskAdmin):
+    def _set_enabled(
+        self, request: HttpRequest, tasks: QuerySet[PeriodicTask], enabled: bool | None
+    ) -> None:
+        count = 0
+        for task in tasks:
+            task.enabled = (not task.enabled) if enabled is None else enabled
+            if not task.enabled:
+                task.last_run_at = None
+            task.save()  # also tells beat the schedule changed
+            count += 1
+        self.message_user(request, f"{count} task(s) updated.")
+
+    @admin.action(description="Enable selected tasks")
+    def enable_tasks(
+        self, request: HttpRequest, queryset: QuerySet[PeriodicTask]
+    ) -> None:
+        self._set_enabled(request, queryset, True)
+
+    @admin.action(description="Disable selected tasks")
+    def disable_tasks(
+        self, request: HttpRequest, queryset: QuerySet[PeriodicTask]
+    ) -> None:
+        self._set_enabled(request, queryset, False)
+
+    @admin.action(description="Toggle activity of selected tasks")
+    def toggle_tasks(
+        self, request: HttpRequest, queryset: QuerySet[PeriodicTask]
+    ) -> None:
+        self._set_enabled(request, queryset, None)

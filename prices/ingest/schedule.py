@@ -47,6 +47,9 @@ def default_schedule() -> list[Entry]:
         Entry("housekeeping: expired idempotency keys", {},
               cron={"minute": "25", "hour": "3"}, expires_seconds=6 * 3600,
               task="marketpulse.purge_idempotency_keys"),
+        Entry("housekeeping: audit log past retention", {},
+              cron={"minute": "35", "hour": "3"}, expires_seconds=6 * 3600,
+              task="marketpulse.purge_audit_log"),
     ]  # fmt: skip
 
 

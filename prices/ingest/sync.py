@@ -22,6 +22,7 @@ from assets.models import Asset
 from assets.selectors import tracked_by_rank
 from assets.services import upsert_listings
 from prices.gaps import find_gaps, record_gaps
+from prices.ingest import metrics
 from prices.ingest.providers import (
     Fetched,
     NotSupported,
@@ -132,6 +133,12 @@ def _finish(run: SyncRun, status: str, error: str = "") -> None:
     if error:
         run.error = (run.error + "\n" + error).strip()
     run.save()
+    # Counted once per run, from its record: what the metrics say is what the run says.
+    metrics.sync_runs.labels(run.job, run.provider or "none", status).inc()
+    if run.inserted or run.updated:
+        metrics.candles_written.labels(run.job).inc(run.inserted + run.updated)
+    for reason, count in (run.rejected_reasons or {}).items():
+        metrics.candles_rejected.labels(run.job, reason).inc(count)
 
 
 def _first_serving[T](

@@ -4,6 +4,7 @@ from datetime import UTC
 from typing import Any
 
 import django_filters
+from auditlog.models import LogEntry
 from django.db import transaction
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status, viewsets
@@ -92,5 +93,13 @@ class SyncViewSet(mixins.CreateModelMixin, viewsets.GenericViewSet):
         with transaction.atomic():
             run = queue_sync(
                 job=incoming.validated_data["job"], params=incoming.to_params()
+            )
+            # A sync triggered by someone: scheduled runs and the worker's progress
+            # updates are not audited (SyncRun is not registered), this is.
+            LogEntry.objects.log_create(
+                run,
+                force_log=True,
+                action=LogEntry.Action.CREATE,
+                changes={"job": [None, run.job], "params": [None, run.params]},
             )
         return Response(SyncRunSerializer(run).data, status=status.HTTP_202_ACCEPTED)

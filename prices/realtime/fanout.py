@@ -8,6 +8,7 @@ without decoding or re-encoding. Connections stay Channels consumers; they regis
 
 import asyncio
 import logging
+import time
 from collections import defaultdict
 from typing import Protocol
 
@@ -15,6 +16,7 @@ import redis.asyncio as aioredis
 from django.conf import settings
 from redis.exceptions import RedisError
 
+from prices.realtime import metrics
 from prices.realtime.broadcast import channel_prefix
 
 logger = logging.getLogger(__name__)
@@ -60,9 +62,15 @@ class Hub:
     def dispatch(self, group: str, frame: str) -> None:
         # One ASGI message for all: connections share it, nothing is encoded per client.
         message = {"type": "websocket.send", "text": frame}
+        started = time.perf_counter()
         # A copy: a subscriber cut off as too slow unregisters itself while we loop.
-        for subscriber in tuple(self.subscribers.get(group, ())):
+        receivers = tuple(self.subscribers.get(group, ()))
+        for subscriber in receivers:
             subscriber.deliver(group, message)
+        if receivers:
+            # Once per message and process, not per socket (the hot path).
+            metrics.fanout_seconds.observe(time.perf_counter() - started)
+            metrics.fanout_subscribers.inc(len(receivers))
 
     def _set_live(self, live: bool) -> None:
         if live == self.live:

@@ -3,6 +3,9 @@ import subprocess
 import sys
 
 from django.conf import settings
+from django.db import connection
+from django.utils.module_loading import import_string
+from django_redis.cache import RedisCache
 
 from marketpulse.celery import app as celery_app
 from tests.servers import BASE_DIR
@@ -17,8 +20,13 @@ def test_celery_speaks_json_with_time_limits():
 
 
 def test_postgresql_is_the_engine_and_redis_the_cache():
-    assert settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
-    assert settings.CACHES["default"]["BACKEND"] == "django_redis.cache.RedisCache"
+    # django-prometheus's backends are the same ones, instrumented (METRICS_ENABLED).
+    assert settings.DATABASES["default"]["ENGINE"] in {
+        "django.db.backends.postgresql",
+        "django_prometheus.db.backends.postgresql",
+    }
+    assert connection.vendor == "postgresql"
+    assert issubclass(import_string(settings.CACHES["default"]["BACKEND"]), RedisCache)
     assert settings.DEBUG is False
 
 

@@ -24,15 +24,19 @@ from tenacity import (
     wait_exponential_jitter,
 )
 
+from prices.ingest import metrics
 from prices.ingest.providers.base import ProviderDataError, ProviderUnavailable
 
 logger = logging.getLogger(__name__)
 
 
 class _Retryable(Exception):
-    def __init__(self, message: str, retry_after: float | None = None) -> None:
+    def __init__(
+        self, message: str, retry_after: float | None = None, status: str = ""
+    ) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+        self.status = status
 
 
 def retry_after_seconds(value: str | None) -> float | None:
@@ -116,22 +120,49 @@ class HttpClient:
 
     def _get_once(self, path: str, params: dict[str, Any] | None) -> httpx.Response:
         self.rate_limit.wait(self.sleep)
+        started = time.perf_counter()
         try:
             response = self.client.get(path, params=params)
         except httpx.TimeoutException as exc:
-            raise _Retryable(f"timeout: {exc!r}") from exc
+            self._observe(started, "timeout")
+            raise _Retryable(f"timeout: {exc!r}", status="timeout") from exc
         except httpx.TransportError as exc:
-            raise _Retryable(f"connection failed: {exc!r}") from exc
+            self._observe(started, "connection")
+            raise _Retryable(
+                f"connection failed: {exc!r}", status="connection"
+            ) from exc
+        self._observe(started, str(response.status_code))
         if response.status_code == 429:
             wait = retry_after_seconds(response.headers.get("Retry-After"))
             if wait is not None and wait > settings.PROVIDER_MAX_RETRY_AFTER:
+                metrics.provider_errors.labels(self.provider, "429").inc()
                 raise ProviderUnavailable(
                     f"{self.provider}: rate limited for {wait:.0f}s (Retry-After)"
                 )
-            raise _Retryable("429 rate limited", retry_after=wait)
+            raise _Retryable("429 rate limited", retry_after=wait, status="429")
         if response.status_code >= 500:
-            raise _Retryable(f"HTTP {response.status_code}")
+            raise _Retryable(
+                f"HTTP {response.status_code}", status=str(response.status_code)
+            )
         return response
+
+    def _observe(self, started: float, status: str) -> None:
+        metrics.provider_request_seconds.labels(self.provider).observe(
+            time.perf_counter() - started
+        )
+        metrics.provider_responses.labels(self.provider, status).inc()
+
+    def _before_sleep(self, path: str, state: RetryCallState) -> None:
+        metrics.provider_retries.labels(self.provider).inc()
+        logger.warning(
+            "provider retry",
+            extra={
+                "provider": self.provider,
+                "path": path,
+                "attempt": state.attempt_number,
+                "reason": str(state.outcome.exception()) if state.outcome else "",
+            },
+        )
 
     def get_json(self, path: str, params: dict[str, Any] | None = None) -> Any:
         """The decoded JSON body of a 2xx answer; ProviderError subclasses otherwise."""
@@ -141,24 +172,20 @@ class HttpClient:
             wait=self._wait,
             sleep=self.sleep,
             reraise=True,
-            before_sleep=lambda s: logger.warning(
-                "provider retry",
-                extra={
-                    "provider": self.provider,
-                    "path": path,
-                    "attempt": s.attempt_number,
-                    "reason": str(s.outcome.exception()) if s.outcome else "",
-                },
-            ),
+            before_sleep=lambda state: self._before_sleep(path, state),
         )
         try:
             response = retrying(self._get_once, path, params)
         except _Retryable as exc:
+            metrics.provider_errors.labels(self.provider, exc.status).inc()
             raise ProviderUnavailable(
                 f"{self.provider} {path}: {exc} after "
                 f"{settings.PROVIDER_MAX_ATTEMPTS} attempts"
             ) from exc
         if response.status_code >= 400:
+            metrics.provider_errors.labels(
+                self.provider, str(response.status_code)
+            ).inc()
             raise ProviderUnavailable(
                 f"{self.provider} {path}: HTTP {response.status_code} "
                 f"{response.text[:200]}"
@@ -166,6 +193,7 @@ class HttpClient:
         try:
             return orjson.loads(response.content)
         except orjson.JSONDecodeError as exc:
+            metrics.provider_errors.labels(self.provider, "malformed").inc()
             raise ProviderDataError(f"{self.provider} {path}: malformed JSON") from exc
 
     def close(self) -> None:

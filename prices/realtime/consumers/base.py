@@ -25,6 +25,7 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
 from marketpulse import wsdb
+from prices.realtime import metrics
 from prices.realtime.consumers.admission import Lease, admission
 from prices.realtime.fanout import hub
 
@@ -105,6 +106,8 @@ class StreamConsumer(AsyncWebsocketConsumer):
     # (Channels' dispatch of layer messages, a database-connection check through a thread
     # hop per message per consumer, was half the server CPU at 1000 clients.)
     channel_layer_alias = None
+    # The `stream` label of this consumer's metrics.
+    stream = "prices"
 
     async def dispatch(self, message: dict[str, Any]) -> None:
         # Channels' own dispatch first closes stale database connections on the one
@@ -153,6 +156,7 @@ class StreamConsumer(AsyncWebsocketConsumer):
             await self.close(code=POLICY_VIOLATION, reason="too many connections")
             return
         self.writer = asyncio.create_task(self._write())
+        metrics.websocket_connections.labels(self.stream).inc()
         try:
             await self.connect()
         except BadInput as bad:
@@ -169,6 +173,7 @@ class StreamConsumer(AsyncWebsocketConsumer):
             task.cancel()
         lease, self.lease = getattr(self, "lease", None), None
         if lease is not None:
+            metrics.websocket_connections.labels(self.stream).dec()
             await admission.release(lease)
 
     # Sending: everything through the outbox, in order.
@@ -227,6 +232,7 @@ class StreamConsumer(AsyncWebsocketConsumer):
 
     def cut_off(self) -> None:
         logger.warning("websocket client %s too slow: disconnected", self.client_ip)
+        metrics.slow_clients.labels(self.stream).inc()
         self._leave_groups()
         # The queued frames are dropped; the close goes next, after the frame being
         # written now (cancelling that write midway could leave the socket with no close

@@ -248,6 +248,8 @@ class AlertStreamConsumer(StreamConsumer):
     again) on every load.
     """
 
+    stream = "alerts"
+
     async def connect(self) -> None:
         user = self.scope.get("user")
         if self.scope.get("auth_error"):

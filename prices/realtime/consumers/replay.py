@@ -20,7 +20,7 @@ from django.conf import settings
 
 from marketpulse.errors import MarketPulseError
 from prices.latest import iso_z
-from prices.realtime import replays
+from prices.realtime import metrics, replays
 from prices.realtime.consumers.admission import Lease, admission
 from prices.realtime.consumers.base import (
     TRY_AGAIN_LATER,
@@ -42,6 +42,7 @@ class ReplayConsumer(StreamConsumer):
     task belongs to the connection and is cancelled the moment it closes."""
 
     actions = ("pause", "resume", "seek", "speed")
+    stream = "replay"
     # The replays running on this process.
     running_here: ClassVar[set["ReplayConsumer"]] = set()
 
@@ -162,12 +163,15 @@ class ReplayConsumer(StreamConsumer):
         self.anchor = (loop.time(), self.seq)
 
     async def _play(self) -> None:
+        metrics.replays_running.inc()
         try:
             await self._stream()
         except asyncio.CancelledError:
             raise
         except Exception:
             self.fail("replay")
+        finally:
+            metrics.replays_running.dec()
 
     def _fetch(self, since: datetime, *, inclusive: bool) -> "asyncio.Task[list[Any]]":
         """Reads the next page in a worker thread (never on the event loop)."""

@@ -7,6 +7,7 @@ import orjson
 import pytest
 from asgiref.testing import ApplicationCommunicator
 from channels.db import database_sync_to_async
+from prometheus_client import REGISTRY
 
 from marketpulse.asgi import application
 from prices.importing import import_candle_file
@@ -50,6 +51,10 @@ class WebsocketCommunicator(ApplicationCommunicator):
         await self.wait(5)
 
 
+def gauge(name: str, **labels: str) -> float:
+    return REGISTRY.get_sample_value(name, labels) or 0.0
+
+
 def replay_tasks() -> list[asyncio.Task]:
     return [t for t in asyncio.all_tasks() if t.get_name() == "replay" and not t.done()]
 
@@ -61,6 +66,8 @@ async def test_closing_the_socket_stops_its_replay_at_once(eth):
         interval="1h",
         source="t",
     )
+    running = gauge("marketpulse_replays_running")
+    open_ = gauge("marketpulse_websocket_connections", stream="replay")
     socket = WebsocketCommunicator(application, "/ws/replay/?symbol=ETH&interval=1h")
     assert await socket.connect()
     starting = await socket.receive_json_from()
@@ -73,9 +80,13 @@ async def test_closing_the_socket_stops_its_replay_at_once(eth):
         first = await socket.receive_json_from()
     assert first["seq"] == 0
     assert len(replay_tasks()) == 1
+    assert gauge("marketpulse_replays_running") == running + 1
+    assert gauge("marketpulse_websocket_connections", stream="replay") == open_ + 1
     await socket.disconnect()
     await asyncio.sleep(0)
     assert replay_tasks() == []
+    assert gauge("marketpulse_replays_running") == running
+    assert gauge("marketpulse_websocket_connections", stream="replay") == open_
 
 
 async def test_a_server_fault_sends_an_error_and_closes_1011(btc, monkeypatch):

@@ -7,6 +7,7 @@ import os
 import socket
 from datetime import UTC, datetime, timedelta
 
+import httpx
 import pytest
 from channels.db import database_sync_to_async
 from django_redis import get_redis_connection
@@ -291,6 +292,12 @@ async def test_a_client_that_stops_reading_is_cut_off_with_a_reason(start_server
             code, reason, received = await closed_with(slow, timeout=10)
             assert (code, reason) == (1008, "too slow: send queue overflowed")
             assert received < 2500
+        # Counted, and the connection gauge back to zero (the server's own /metrics).
+        scraped = httpx.get(url.replace("ws://", "http://") + "/metrics", timeout=5)
+        assert 'marketpulse_websocket_slow_clients_total{stream="prices"} 1.0' in (
+            scraped.text
+        )
+        assert 'marketpulse_websocket_connections{stream="prices"} 0.0' in scraped.text
 
 
 async def test_a_browser_page_from_another_site_is_refused(ws_url, btc):
