@@ -34,12 +34,15 @@ logger = logging.getLogger(__name__)
 LISTING = "*"
 
 
+# Keys of their own since versions became random values: a process of the previous
+# release (counters under mp:ver:/mp:resp:) and this one can share a Redis during an
+# upgrade without reading each other's entries.
 def _version_key(scope: str) -> str:
-    return f"mp:ver:{scope}"
+    return f"mp:cache:ver:{scope}"
 
 
 def _entry_key(key: str) -> str:
-    return f"mp:resp:{key}"
+    return f"mp:cache:resp:{key}"
 
 
 @dataclass(frozen=True, slots=True)
