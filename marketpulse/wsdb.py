@@ -22,6 +22,7 @@ import contextvars
 import functools
 import logging
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -74,11 +75,19 @@ def _run_in_thread[R](call: _Call, fn: Callable[..., R], args: Any, kwargs: Any)
         close_old_connections()
 
 
-def _cancel_query(wrapper: Any) -> None:
-    raw = getattr(wrapper, "connection", None)
-    if raw is not None:
-        with contextlib.suppress(Exception):
-            raw.cancel_safe(timeout=2)
+def _cancel_query(call: _Call) -> None:
+    """Cancels the call's query until the call has ended: a cancel can arrive before
+    the query has started (the connection still opening) or fail on a busy server."""
+    for _ in range(100):  # ~10 s at most
+        with call.lock:
+            wrapper = call.wrapper
+        if wrapper is None:
+            return  # the call ended
+        raw = getattr(wrapper, "connection", None)
+        if raw is not None:
+            with contextlib.suppress(Exception):
+                raw.cancel_safe(timeout=2)
+        time.sleep(0.1)
 
 
 async def run[**P, R](fn: Callable[P, R], /, *args: P.args, **kwargs: P.kwargs) -> R:
@@ -98,7 +107,7 @@ async def run[**P, R](fn: Callable[P, R], /, *args: P.args, **kwargs: P.kwargs) 
             call.cancelled = True
             wrapper = call.wrapper
         if wrapper is not None:  # running now: stop its query (off the event loop)
-            loop.run_in_executor(None, _cancel_query, wrapper)
+            loop.run_in_executor(None, _cancel_query, call)
         raise
 
 
