@@ -133,20 +133,6 @@ ACTOR_SCHEMA = {
 }
 
 
-OBJECT_SCHEMA = {
-    "type": "object",
-    "properties": {p: {"type": "string"} for p in ("type", "id", "repr")},
-}
-ACTOR_SCHEMA = {
-    "type": "object",
-    "properties": {
-        "username": {"type": "string", "nullable": True},
-        "via": {"type": "string", "enum": ["user", "api_key", "system", "anonymous"]},
-        "api_key": {"type": "object"},
-    },
-}
-
-
 class AuditEntrySerializer(serializers.ModelSerializer):
     action = serializers.SerializerMethodField()
     object = serializers.SerializerMethodField()
