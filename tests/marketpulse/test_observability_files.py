@@ -135,6 +135,8 @@ def test_the_observability_profile_starts_prometheus_and_grafana_with_the_files(
         compose["configs"][token["source"]]["content"]
         == (services["web"]["environment"]["METRICS_TOKEN"])
     )
+    # No published default token anywhere (issue 12: no forgeable secrets).
+    assert services["web"]["environment"]["METRICS_TOKEN"] == "${METRICS_TOKEN:-}"
     # Every app container shares the metrics directory; migrate empties it first.
     for name in ("web", "worker", "migrate"):
         assert services[name]["environment"]["PROMETHEUS_MULTIPROC_DIR"] == (
