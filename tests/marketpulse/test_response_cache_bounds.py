@@ -25,7 +25,6 @@ def test_unknown_query_parameters_are_refused_by_the_served_app(live_asgi):
     with httpx.Client(base_url=live_asgi) as client:
         assert client.get(URL).status_code == 200
         before = entries()
-        assert before >= 1  # the listing above was cached: entries() sees entries
         for n in range(5):
             r = client.get(URL, params={"zz": n, "limit": 10})
             assert r.status_code == 400
