@@ -51,13 +51,17 @@ def with_path(url: str, path: str) -> str:
     return urlunsplit(parts._replace(path=path))
 
 
-def bench_env() -> dict[str, str]:
+def bench_env(
+    *, database: str = DATABASE, redis_db: int = 15, variable: str = "BENCH"
+) -> dict[str, str]:
+    """The environment of a bench section's servers: its own database and Redis db
+    (`<variable>_DATABASE_URL` / `<variable>_REDIS_URL` override), limits raised."""
     env = dict(os.environ)
-    env["DATABASE_URL"] = os.environ.get("BENCH_DATABASE_URL") or with_path(
-        os.environ["DATABASE_URL"], f"/{DATABASE}"
+    env["DATABASE_URL"] = os.environ.get(f"{variable}_DATABASE_URL") or with_path(
+        os.environ["DATABASE_URL"], f"/{database}"
     )
-    env["REDIS_URL"] = os.environ.get("BENCH_REDIS_URL") or with_path(
-        os.environ["REDIS_URL"], "/15"
+    env["REDIS_URL"] = os.environ.get(f"{variable}_REDIS_URL") or with_path(
+        os.environ["REDIS_URL"], f"/{redis_db}"
     )
     env["THROTTLE_RATE_ANON"] = env["THROTTLE_RATE_USER"] = "100000000/min"
     env["LOG_LEVEL"] = "WARNING"  # one JSON access line per request would cost more

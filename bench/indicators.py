@@ -18,7 +18,6 @@
 import csv
 import gzip
 import json
-import os
 import random
 import tempfile
 import time
@@ -27,6 +26,7 @@ from pathlib import Path
 
 import psycopg
 
+from bench import api
 from bench.api import (
     BASE_DIR,
     LUA,
@@ -35,7 +35,6 @@ from bench.api import (
     iso,
     manage,
     measure,
-    with_path,
 )
 from tests.servers import asgi_server
 
@@ -48,16 +47,8 @@ INDICATORS = "rsi,macd,bbands,atr,obv"
 
 
 def bench_env() -> dict[str, str]:
-    env = dict(os.environ)
-    env["DATABASE_URL"] = os.environ.get("BENCH_INDICATORS_DATABASE_URL") or with_path(
-        os.environ["DATABASE_URL"], f"/{DATABASE}"
-    )
-    env["REDIS_URL"] = os.environ.get("BENCH_INDICATORS_REDIS_URL") or with_path(
-        os.environ["REDIS_URL"], "/14"
-    )
-    env["THROTTLE_RATE_ANON"] = env["THROTTLE_RATE_USER"] = "100000000/min"
+    env = api.bench_env(database=DATABASE, redis_db=14, variable="BENCH_INDICATORS")
     env["API_CACHE_TTL"] = "0"  # every request computed, none served from Redis
-    env["LOG_LEVEL"] = "WARNING"
     return env
 
 
