@@ -83,6 +83,7 @@ INSTALLED_APPS = [
     "prices.ingest",
     "portfolio",
     "analytics",
+    "analytics.forecasts",
 ]
 
 MIDDLEWARE = [
@@ -463,7 +464,8 @@ SYNC_RUN_RETENTION_DAYS = env.int("SYNC_RUN_RETENTION_DAYS", default=7)
 # Celery tasks (by name) sent after candles are written (upsert_candles), with
 # (asset_id, interval, first open time, last open time): prices stays unaware of analytics.
 CANDLE_WRITE_TASKS = env.list(
-    "CANDLE_WRITE_TASKS", default=["analytics.detect_anomalies"]
+    "CANDLE_WRITE_TASKS",
+    default=["analytics.detect_anomalies", "forecasts.score_written_candles"],
 )
 # Sent by the prices sync with the fresh prices of another provider it replaced.
 PRICE_CROSS_CHECK_TASK = env.str(
@@ -487,3 +489,25 @@ ANOMALY_DISAGREEMENT_PCT = env.float("ANOMALY_DISAGREEMENT_PCT", default=2.0)
 ANOMALY_DISAGREEMENT_MAX_AGE = env.int("ANOMALY_DISAGREEMENT_MAX_AGE", default=900)
 # Anomalies younger than this (seconds) are pushed live; older ones only stored.
 ANOMALY_PUBLISH_MAX_AGE = env.int("ANOMALY_PUBLISH_MAX_AGE", default=86400)
+
+# --- Forecasts (issue 15) -----------------------------------------------------------------
+# Candles each training reads (the latest, per asset and horizon) and the least it needs.
+FORECAST_HISTORY = env.int("FORECAST_HISTORY", default=5000)
+FORECAST_MIN_HISTORY = env.int("FORECAST_MIN_HISTORY", default=300)
+# Walk-forward: up to this many origins, one horizon apart, and at most this many fits
+# per family (in between, the latest fit forecasts from each origin's own candles).
+FORECAST_BACKTEST_ORIGINS = env.int("FORECAST_BACKTEST_ORIGINS", default=200)
+FORECAST_BACKTEST_FITS = env.int("FORECAST_BACKTEST_FITS", default=8)
+# ARIMA's and drift's rolling window, gradient boosting's training rows (candles).
+FORECAST_WINDOW = env.int("FORECAST_WINDOW", default=500)
+FORECAST_GBM_ROWS = env.int("FORECAST_GBM_ROWS", default=3000)
+# Split-conformal intervals: the latest residuals used, and the fewest that make one.
+FORECAST_CONFORMAL_WINDOW = env.int("FORECAST_CONFORMAL_WINDOW", default=250)
+FORECAST_CONFORMAL_MIN = env.int("FORECAST_CONFORMAL_MIN", default=20)
+# Fewer scored targets than this: the verdict says it cannot judge yet.
+FORECAST_MIN_TARGETS = env.int("FORECAST_MIN_TARGETS", default=20)
+# Scoring: a latest price this close (seconds) to a target time stands in for the
+# candle closing at it.
+FORECAST_SCORE_TOLERANCE = env.int("FORECAST_SCORE_TOLERANCE", default=120)
+# Assets trained by the schedule (empty: every asset with enough candles).
+FORECAST_SYMBOLS = env.list("FORECAST_SYMBOLS", default=[])

@@ -10,6 +10,11 @@ from drf_spectacular.views import (
 from rest_framework.routers import DefaultRouter
 from rest_framework_simplejwt.views import TokenRefreshView
 
+from analytics.forecasts.views import (
+    AccuracyViewSet,
+    ForecastModelViewSet,
+    PredictionViewSet,
+)
 from analytics.views import AnomalyViewSet, IndicatorViewSet, MarketViewSet
 from assets.views import AssetViewSet
 from marketpulse import health, metrics
@@ -29,6 +34,9 @@ router.register("sync", SyncViewSet, basename="sync")
 router.register("analytics/indicators", IndicatorViewSet, basename="indicator")
 router.register("analytics/market", MarketViewSet, basename="market")
 router.register("analytics/anomalies", AnomalyViewSet, basename="anomaly")
+router.register("analytics/models", ForecastModelViewSet, basename="forecast-model")
+router.register("analytics/predictions", PredictionViewSet, basename="prediction")
+router.register("analytics/accuracy", AccuracyViewSet, basename="accuracy")
 router.register("api-keys", ApiKeyViewSet, basename="api-key")
 router.register("audit", AuditEntryViewSet, basename="audit")
 router.register("portfolios", PortfolioViewSet, basename="portfolio")

@@ -46,9 +46,15 @@ PREFIXES = (
     "/api/v1/sync-runs/",
     "/api/v1/sync/",
     "/api/v1/audit/",
+    "/api/v1/analytics/predictions/",
+    "/api/v1/analytics/models/train/",
 )
 # Routes only operators may use.
-OPERATOR_PREFIXES = ("/api/v1/sync-runs/", "/api/v1/sync/")
+OPERATOR_PREFIXES = (
+    "/api/v1/sync-runs/",
+    "/api/v1/sync/",
+    "/api/v1/analytics/models/train/",
+)
 
 
 def _statuses(path: str, method: str, operation: dict[str, Any]) -> list[str]:

@@ -50,6 +50,13 @@ def default_schedule() -> list[Entry]:
         Entry("housekeeping: audit log past retention", {},
               cron={"minute": "35", "hour": "3"}, expires_seconds=6 * 3600,
               task="marketpulse.purge_audit_log"),
+        # Forecasts (analytics.forecasts.tasks): due predictions scored every 5 minutes
+        # (candle writes score them too); every model retrained nightly.
+        Entry("forecasts: score due predictions", {}, every_seconds=300,
+              expires_seconds=240, task="forecasts.score_predictions"),
+        Entry("forecasts: train models nightly", {},
+              cron={"minute": "40", "hour": "2"}, expires_seconds=6 * 3600,
+              task="forecasts.train_models"),
     ]  # fmt: skip
 
 
