@@ -50,8 +50,11 @@ def feature_matrix(series: Series, steps: int) -> np.ndarray:
     log_volume = pd.Series(np.log1p(series.volume))
     mean = log_volume.rolling(24, min_periods=12).mean()
     std = log_volume.rolling(24, min_periods=12).std()
-    columns.append(((log_volume - mean) / std.replace(0, np.nan)).to_numpy())
+    # A volume that does not vary is not unusual: 0, not NaN (a column that is all
+    # NaN cannot be binned by the gradient boosting).
+    z = ((log_volume - mean) / std.replace(0, np.nan)).to_numpy()
+    columns.append(np.where((std == 0).to_numpy(), 0.0, z))
     times = pd.to_datetime(series.close_times, unit="s", utc=True)
     columns.append(np.asarray(times.hour, dtype=np.float64))
-    columns.append(np.asarray(times.weekday, dtype=np.float64))
+    columns.append(np.asarray(times.day_of_week, dtype=np.float64))
     return np.column_stack(columns)
