@@ -59,6 +59,10 @@ def asset_for(symbol: str) -> Asset:
     return asset
 
 
+def asset_exists(symbol: str) -> bool:
+    return Asset.objects.filter(symbol=symbol.upper()).exists()
+
+
 def horizon_for(name: str) -> Horizon:
     if name not in HORIZONS:
         raise InvalidInput(

@@ -35,6 +35,7 @@ from analytics.forecasts.serializers import (
 from analytics.forecasts.tasks import queue_training
 from analytics.views import AnomalyCursor
 from marketpulse.accounts.permissions import IsOperator
+from marketpulse.errors import InvalidInput
 from marketpulse.api.renderers import CSVRenderer, OrjsonRenderer
 from marketpulse.api.schema import BAD_REQUEST, READ_ERRORS
 
@@ -256,8 +257,11 @@ class ForecastModelViewSet(viewsets.ReadOnlyModelViewSet):
         incoming = TrainRequestSerializer(data=request.data)
         incoming.is_valid(raise_exception=True)
         symbols = incoming.validated_data.get("symbols")
-        for symbol in symbols or []:
-            selectors.asset_for(symbol)
+        unknown = [s for s in symbols or [] if not selectors.asset_exists(s)]
+        if unknown:
+            raise InvalidInput(
+                field="symbols", message=f"No asset with symbol {unknown[0]!r}."
+            )
         run = queue_training(
             symbols=[s.upper() for s in symbols] if symbols else None,
             horizons=incoming.validated_data.get("horizons"),
