@@ -368,6 +368,11 @@ SPECTACULAR_SETTINGS = {
     # accepts (`minLength: 1` where a field may not be blank, token credentials included),
     # a response what is sent (blank strings too).
     "COMPONENT_SPLIT_REQUEST": True,
+    # The forecast horizons and model families are one choice set each, wherever named.
+    "ENUM_NAME_OVERRIDES": {
+        "ForecastHorizonEnum": "analytics.forecasts.models.Horizon",
+        "ForecastModelEnum": "analytics.forecasts.models.Family",
+    },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "marketpulse.api.error_schema.add_error_responses",

@@ -3,7 +3,7 @@ dashboard reads them)."""
 
 from typing import Any
 
-from drf_spectacular.utils import extend_schema_field
+from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
 from analytics.forecasts.models import (
@@ -50,9 +50,9 @@ class IntervalsField(serializers.ReadOnlyField):
 
 class PredictionRequestSerializer(serializers.Serializer):
     symbol = symbol_field()
-    horizon = serializers.ChoiceField(choices=Horizon.values)
+    horizon = serializers.ChoiceField(choices=Horizon.choices)
     model = serializers.ChoiceField(
-        choices=Family.values,
+        choices=Family.choices,
         required=False,
         help_text="A model family; default: the one served for the asset and horizon "
         "(best walk-forward skill, naive included).",
@@ -83,15 +83,15 @@ class PredictionSerializer(serializers.ModelSerializer):
 
 class PredictionQuerySerializer(QuerySerializer):
     symbol = symbol_field(required=False)
-    horizon = serializers.ChoiceField(choices=Horizon.values, required=False)
-    model = serializers.ChoiceField(choices=Family.values, required=False)
+    horizon = serializers.ChoiceField(choices=Horizon.choices, required=False)
+    model = serializers.ChoiceField(choices=Family.choices, required=False)
 
 
 class AccuracyQuerySerializer(QuerySerializer):
     symbol = symbol_field()
-    horizon = serializers.ChoiceField(choices=Horizon.values)
+    horizon = serializers.ChoiceField(choices=Horizon.choices)
     model = serializers.ChoiceField(
-        choices=Family.values,
+        choices=Family.choices,
         required=False,
         help_text="Default: the model served for the asset and horizon.",
     )
@@ -143,6 +143,8 @@ class ForecastRowSerializer(serializers.Serializer):
     actual = serializers.FloatField(allow_null=True)
 
 
+# One object, though served by a viewset's `list`.
+@extend_schema_serializer(many=False)
 class AccuracySerializer(serializers.Serializer):
     symbol = serializers.CharField()
     horizon = serializers.CharField()
@@ -190,8 +192,8 @@ class ForecastModelSerializer(serializers.ModelSerializer):
 
 class ForecastModelQuerySerializer(QuerySerializer):
     symbol = symbol_field(required=False)
-    horizon = serializers.ChoiceField(choices=Horizon.values, required=False)
-    model = serializers.ChoiceField(choices=Family.values, required=False)
+    horizon = serializers.ChoiceField(choices=Horizon.choices, required=False)
+    model = serializers.ChoiceField(choices=Family.choices, required=False)
     served = serializers.BooleanField(required=False, allow_null=True, default=None)
 
 
@@ -201,7 +203,7 @@ class TrainRequestSerializer(serializers.Serializer):
         help_text="Default: every asset (those with too little history are skipped).",
     )  # fmt: skip
     horizons = serializers.ListField(
-        child=serializers.ChoiceField(choices=Horizon.values),
+        child=serializers.ChoiceField(choices=Horizon.choices),
         required=False,
         max_length=3,
     )

@@ -179,9 +179,9 @@ def _store_version(
                 "origins": len(rows),
                 "refit_every": tested.refit_every,
                 "fits": tested.fits,
-                "window": "expanding (ARIMA and drift: rolling, "
-                f"{settings.FORECAST_WINDOW} candles; gbm: the latest "
-                f"{settings.FORECAST_GBM_ROWS} rows)",
+                "window": f"rolling: arima and drift fit the latest "
+                f"{settings.FORECAST_WINDOW} candles, gbm the latest "
+                f"{settings.FORECAST_GBM_ROWS} rows whose target had closed",
                 "start": _utc(rows[0].origin).isoformat() if rows else None,
                 "end": _utc(rows[-1].origin).isoformat() if rows else None,
                 "problem": tested.problem,

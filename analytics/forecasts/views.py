@@ -35,9 +35,12 @@ from analytics.forecasts.serializers import (
 from analytics.forecasts.tasks import queue_training
 from analytics.views import AnomalyCursor
 from marketpulse.accounts.permissions import IsOperator
-from marketpulse.errors import InvalidInput
+from marketpulse.api.negotiation import JsonFirstMixin
 from marketpulse.api.renderers import CSVRenderer, OrjsonRenderer
-from marketpulse.api.schema import BAD_REQUEST, READ_ERRORS
+from marketpulse.api.schema import BAD_REQUEST, READ_ERRORS, error
+from marketpulse.errors import InvalidInput
+
+NOT_FOUND_MODEL = error("No such model version.", "not_found", "Not found.")
 
 CSV_COLUMNS = ["origin", "target_time", "last_close", "price", "lo80", "hi80",
                "lo95", "hi95", "actual"]  # fmt: skip
@@ -126,7 +129,7 @@ EXAMPLE = {
 }  # fmt: skip
 
 
-class AccuracyViewSet(viewsets.ViewSet):
+class AccuracyViewSet(JsonFirstMixin, viewsets.ViewSet):
     """How good a model's forecasts are, against the naive forecast on the same targets."""
 
     permission_classes = [AllowAny]
@@ -212,8 +215,12 @@ def _csv(body: dict[str, Any], rows: list[Any], live: bool) -> HttpResponse:
         "features, walk-forward metrics, library versions), newest first; "
         "`served=true` gives the one served per asset and horizon.",
         parameters=[ForecastModelQuerySerializer],
+        responses={200: ForecastModelSerializer(many=True), **READ_ERRORS},
     ),
-    retrieve=extend_schema(summary="One trained model version"),
+    retrieve=extend_schema(
+        summary="One trained model version",
+        responses={200: ForecastModelSerializer, 404: NOT_FOUND_MODEL, **READ_ERRORS},
+    ),
 )
 class ForecastModelViewSet(viewsets.ReadOnlyModelViewSet):
     serializer_class = ForecastModelSerializer
@@ -228,8 +235,8 @@ class ForecastModelViewSet(viewsets.ReadOnlyModelViewSet):
         query = ForecastModelQuerySerializer(data=self.request.query_params)
         query.is_valid(raise_exception=True)
         params = query.validated_data
-        if "symbol" in params:
-            found = found.filter(asset=selectors.asset_for(params["symbol"]))
+        if "symbol" in params:  # an unknown one filters everything out
+            found = found.filter(asset__symbol=params["symbol"].upper())
         if "horizon" in params:
             found = found.filter(horizon=params["horizon"])
         if "model" in params:
