@@ -511,6 +511,9 @@ FORECAST_CONFORMAL_WINDOW = env.int("FORECAST_CONFORMAL_WINDOW", default=250)
 FORECAST_CONFORMAL_MIN = env.int("FORECAST_CONFORMAL_MIN", default=20)
 # Fewer scored targets than this: the verdict says it cannot judge yet.
 FORECAST_MIN_TARGETS = env.int("FORECAST_MIN_TARGETS", default=20)
+# A model is served (and said to beat naive) only when a one-sided paired t-test of its
+# absolute errors against naive's gives a p-value below this; 1 serves the lowest MAE.
+FORECAST_SERVE_MAX_P = env.float("FORECAST_SERVE_MAX_P", default=0.05)
 # Scoring: a latest price this close (seconds) to a target time stands in for the
 # candle closing at it.
 FORECAST_SCORE_TOLERANCE = env.int("FORECAST_SCORE_TOLERANCE", default=120)

@@ -9,7 +9,10 @@ Over the targets that have an actual:
   n, and the pinball loss of its two bounds (quantiles (1-level)/2 and (1+level)/2);
   `pinball_loss` averages the four bounds over targets that have both levels;
 - skill vs naive = 1 - MAE / naive MAE on exactly the same targets, the naive forecast
-  being the last close at the origin (so the naive model's own skill is exactly 0).
+  being the last close at the origin (so the naive model's own skill is exactly 0);
+- skill p-value: a one-sided paired t-test that the model's absolute errors are smaller
+  than naive's on those targets (mean of |naive error| - |error| > 0; scipy). A lower
+  MAE on a few hundred targets is often noise: the verdict says which it is.
 """
 
 import math
@@ -18,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from scipy import stats
 
 from analytics.forecasts.families import LEVELS
 
@@ -50,6 +54,7 @@ def accuracy(items: Sequence[Scored]) -> dict[str, Any]:
             directional_targets=0, intervals={name: {"coverage": None,
             "mean_width": None, "n": 0, "pinball_loss": None} for name in LEVELS},
             pinball_loss=None, pinball_targets=0, skill_vs_naive=None, naive_mae=None,
+            skill_p_value=None,
         )  # fmt: skip
         return figures
     actual = np.array([s.actual for s in scored], dtype=np.float64)
@@ -94,14 +99,22 @@ def accuracy(items: Sequence[Scored]) -> dict[str, Any]:
         pinball_loss=_round(pinball),
         pinball_targets=len(both),
         skill_vs_naive=_round(1 - mae / naive_mae) if naive_mae > 0 else None,
+        skill_p_value=_skill_p_value(np.abs(actual - last) - np.abs(error)),
         naive_mae=_round(naive_mae),
     )
     return figures
 
 
-def verdict(*, model: str, figures: dict[str, Any], minimum: int) -> str:
+def _skill_p_value(gain: np.ndarray) -> float | None:
+    if len(gain) < 2 or not np.any(gain != gain[0]):
+        return None  # no spread (the naive model itself): nothing to test
+    return _round(float(stats.ttest_1samp(gain, 0.0, alternative="greater").pvalue), 6)
+
+
+def verdict(*, model: str, figures: dict[str, Any], minimum: int, max_p: float) -> str:
     """The figures in plain words."""
     targets, skill = figures["targets"], figures["skill_vs_naive"]
+    p_value = figures["skill_p_value"]
     if targets < minimum:
         return (
             f"Too few scored targets ({targets}; at least {minimum}) to say whether "
@@ -112,10 +125,17 @@ def verdict(*, model: str, figures: dict[str, Any], minimum: int) -> str:
     if skill is None:
         return "The price never moved over these targets: skill cannot be measured."
     percent = abs(skill) * 100
-    if skill > 0:
+    if skill > 0 and p_value is not None and p_value < max_p:
         return (
             f"Beats the naive forecast: {percent:.1f}% lower mean absolute error on "
-            f"the same {targets} targets."
+            f"the same {targets} targets (p = {p_value:.3f})."
+        )
+    if skill > 0:
+        return (
+            f"Does not beat the naive forecast: {percent:.1f}% lower mean absolute "
+            f"error on the same {targets} targets, but not significantly "
+            f"(p = {p_value if p_value is None else round(p_value, 3)}; "
+            f"{max_p} needed): as likely luck."
         )
     return (
         f"Does not beat the naive forecast: {percent:.1f}% higher mean absolute "

@@ -160,7 +160,10 @@ def accuracy_for(
         )
     else:
         body["verdict"] = metrics.verdict(
-            model=body["model"], figures=figures, minimum=minimum
+            model=body["model"],
+            figures=figures,
+            minimum=minimum,
+            max_p=settings.FORECAST_SERVE_MAX_P,
         )
         if (
             family is None

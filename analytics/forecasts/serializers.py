@@ -169,6 +169,11 @@ class AccuracySerializer(serializers.Serializer):
         allow_null=True, help_text="1 - MAE / naive MAE, on the same targets."
     )
     naive_mae = serializers.FloatField(allow_null=True)
+    skill_p_value = serializers.FloatField(
+        allow_null=True,
+        help_text="One-sided paired t-test that the model's absolute errors are "
+        "smaller than naive's on the same targets.",
+    )
     verdict = serializers.CharField()
     backtest = BacktestMetaSerializer(allow_null=True)
     forecasts = ForecastRowSerializer(many=True, required=False)

@@ -131,7 +131,8 @@ def train_pair(
 
 
 def _choose(stored: list[ForecastModel]) -> ForecastModel:
-    """Highest walk-forward skill vs naive on enough targets; naive wins ties."""
+    """Highest walk-forward skill vs naive on enough targets, and significant (a lower
+    MAE that a paired t-test calls luck does not beat naive); naive wins ties."""
     naive = next(m for m in stored if m.family == "naive")
     best, best_skill = naive, 0.0
     for model in stored:
@@ -140,6 +141,8 @@ def _choose(stored: list[ForecastModel]) -> ForecastModel:
             skill is not None
             and model.metrics.get("targets", 0) >= settings.FORECAST_MIN_TARGETS
             and skill > best_skill
+            and (model.metrics.get("skill_p_value") or 1.0)
+            < settings.FORECAST_SERVE_MAX_P
         ):
             best, best_skill = model, skill
     return best
@@ -227,6 +230,7 @@ def train_models(
     started = datetime.now(UTC)
     TrainingRun.objects.filter(pk=run.pk).update(status="running", started_at=started)
     assets = Asset.objects.order_by("symbol")
+    symbols = symbols or settings.FORECAST_SYMBOLS
     if symbols:
         assets = assets.filter(symbol__in=[s.upper() for s in symbols])
     summary: dict[str, Any] = {}

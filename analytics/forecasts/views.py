@@ -120,7 +120,7 @@ EXAMPLE = {
                   "95": {"coverage": 0.94, "mean_width": 1105.3, "n": 175,
                          "pinball_loss": 15.3}},
     "pinball_loss": 28.2, "pinball_targets": 175, "skill_vs_naive": 0.0,
-    "naive_mae": 257.0,
+    "naive_mae": 257.0, "skill_p_value": None,
     "verdict": "No model beats the naive forecast for BTC 24h in the walk-forward "
     "backtest: the naive forecast is served.",
     "backtest": {"step": 24, "origins": 195, "refit_every": 25, "fits": 8,

@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 import pandas as pd
 import pytest
+from scipy import stats
 
 from analytics.forecasts import services
 from analytics.forecasts.families import families_for
@@ -42,6 +43,7 @@ def recompute(rows: pd.DataFrame) -> dict:
         "mape": (err.abs() / rows["actual"]).mean() * 100,
         "naive_mae": naive_mae,
         "skill_vs_naive": 1 - err.abs().mean() / naive_mae,
+        "gain": ((rows["actual"] - rows["last_close"]).abs() - err.abs()).to_numpy(),
         "directional_accuracy": (
             (np.sign(moved["price"] - moved["last_close"])
              == np.sign(moved["actual"] - moved["last_close"])).mean()
@@ -101,6 +103,14 @@ def assert_figures(body: dict, expected: dict) -> None:
             expected[f"width{name}"], rel=1e-9
         )
     assert body["pinball_loss"] == pytest.approx(expected["pinball"], rel=1e-9)
+    # The paired t-test of the absolute-error gain over naive, written out.
+    gain = expected["gain"]
+    if np.all(gain == gain[0]):
+        assert body["skill_p_value"] is None
+    else:
+        t = gain.mean() / (gain.std(ddof=1) / math.sqrt(len(gain)))
+        p = stats.t.sf(t, df=len(gain) - 1)
+        assert body["skill_p_value"] == pytest.approx(p, abs=1e-6)
 
 
 @pytest.mark.parametrize("horizon", ["1h", "24h"])
@@ -130,8 +140,11 @@ def test_backtest_figures_equal_an_independent_recomputation(
             season = {"1h": 24, "24h": 168}[horizon]
             back = target - pd.Timedelta(hours=season)
             assert np.allclose(rows["price"], closes.reindex(back).to_numpy())
-        if body["skill_vs_naive"] <= 0 and family != "naive":
-            assert body["verdict"].startswith("Does not beat the naive forecast")
+        beats = body["skill_vs_naive"] > 0 and (body["skill_p_value"] or 1) < 0.05
+        if family != "naive":
+            assert body["verdict"].startswith(
+                "Beats the naive forecast" if beats else "Does not beat the naive"
+            )
     # Interval coverage is reported for every family, near the stated levels here.
     naive = accuracy(api_client, symbol="ETH", horizon=horizon, model="naive")
     assert naive["intervals"]["95"]["n"] > 0

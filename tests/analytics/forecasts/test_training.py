@@ -42,12 +42,15 @@ def test_every_family_trains_is_stored_and_predicts(
         assert set(model.library_versions) == {"numpy", "statsmodels", "scikit-learn"}
         assert pickle.loads(bytes(model.artefact)) is not None
     served = ForecastModel.objects.get(asset=asset, is_served=True)
-    best = max(
+    # The best skill among those a paired t-test says beat naive (p < 0.05), else naive.
+    significant = [
         (m.metrics["skill_vs_naive"], m.family)
         for m in models.values()
         if m.metrics["skill_vs_naive"] is not None
-    )
-    assert served.family == (best[1] if best[0] > 0 else "naive")
+        and m.metrics["skill_vs_naive"] > 0
+        and m.metrics["skill_p_value"] < 0.05
+    ]
+    assert served.family == (max(significant)[1] if significant else "naive")
     user = UserFactory()
     span = HORIZONS[horizon].span
     for family in families:
