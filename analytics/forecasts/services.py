@@ -13,7 +13,6 @@ from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import Max
-from threadpoolctl import threadpool_limits
 
 from analytics.forecasts import metrics, selectors
 from analytics.forecasts.families import (
@@ -22,6 +21,7 @@ from analytics.forecasts.families import (
     FitError,
     families_for,
     library_versions,
+    single_threaded,
 )
 from analytics.forecasts.horizons import HORIZONS, Horizon
 from analytics.forecasts.models import (
@@ -97,7 +97,7 @@ def train_pair(
                 f"{settings.FORECAST_MIN_HISTORY + horizon.steps} needed"}  # fmt: skip
     summary: dict[str, Any] = {"candles": known, "families": {}}
     stored: list[ForecastModel] = []
-    with threadpool_limits(limits=1):
+    with single_threaded():
         for name, family in families(horizon).items():
             tested = backtest(
                 series=series,
@@ -296,7 +296,7 @@ def make_prediction(
             "yet (operators: POST /api/v1/analytics/models/train/).",
         )
     family = families(chosen_horizon)[stored.family]
-    with threadpool_limits(limits=1):
+    with single_threaded():
         forecast = family.forecast(_fitted(stored.pk), series, chosen_horizon.steps)
     last = float(series.close[-1])
     if math.isnan(forecast.log_return):

@@ -11,9 +11,8 @@ import math
 from dataclasses import dataclass, field
 
 import numpy as np
-from threadpoolctl import threadpool_limits
 
-from analytics.forecasts.families import LEVELS, Family, FitError
+from analytics.forecasts.families import LEVELS, Family, FitError, single_threaded
 from analytics.forecasts.series import Series
 
 Bounds = dict[str, tuple[float, float]]
@@ -72,8 +71,7 @@ def walk_forward(
     conformal_window: int,
     conformal_minimum: int,
 ) -> Backtest:
-    # One thread (BLAS, OpenMP): on 2 shared cores, oversubscribed fits ran ~10x slower.
-    with threadpool_limits(limits=1):
+    with single_threaded():
         return _walk_forward(
             series, family, steps, ends, step, refit_every, conformal_window,
             conformal_minimum,
