@@ -517,5 +517,8 @@ FORECAST_SERVE_MAX_P = env.float("FORECAST_SERVE_MAX_P", default=0.05)
 # Scoring: a latest price this close (seconds) to a target time stands in for the
 # candle closing at it.
 FORECAST_SCORE_TOLERANCE = env.int("FORECAST_SCORE_TOLERANCE", default=120)
+# The periodic scoring tries targets of the last this many days (candle writes score
+# older ones when their candles arrive).
+FORECAST_SCORE_DAYS = env.int("FORECAST_SCORE_DAYS", default=7)
 # Assets trained by the schedule (empty: every asset with enough candles).
 FORECAST_SYMBOLS = env.list("FORECAST_SYMBOLS", default=[])

@@ -4,7 +4,7 @@ import logging
 import math
 import pickle
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
@@ -338,15 +338,29 @@ def make_prediction(
 
 
 def score_predictions(
-    *, now: datetime | None = None, asset_id: int | None = None, limit: int = 2000
+    *,
+    now: datetime | None = None,
+    asset_id: int | None = None,
+    targets: tuple[datetime, datetime] | None = None,
+    limit: int = 2000,
 ) -> int:
     """Records the actual price of due, unscored predictions: the close of the candle
     closing at the target time, else a latest price within the tolerance of it;
-    otherwise the reason. Idempotent: scored predictions are never touched again."""
+    otherwise the reason. Idempotent: scored predictions are never touched again.
+
+    Without `targets`, only targets of the last FORECAST_SCORE_DAYS days are tried (so
+    predictions whose candles never came cannot crowd out new ones); candle writes
+    score the targets their candles close, however old (`score_written_candles`)."""
     now = now or datetime.now(UTC)
     due = Prediction.objects.filter(actual__isnull=True, target_time__lte=now)
     if asset_id is not None:
         due = due.filter(asset_id=asset_id)
+    if targets is None:
+        due = due.filter(
+            target_time__gte=now - timedelta(days=settings.FORECAST_SCORE_DAYS)
+        )
+    else:
+        due = due.filter(target_time__range=targets)
     scored = 0
     for prediction in due.select_related("asset").order_by("target_time")[:limit]:
         interval = HORIZONS[prediction.horizon].interval

@@ -1,5 +1,7 @@
 """Celery edges around `analytics.forecasts.services`: ids, names and ISO times only."""
 
+from datetime import datetime, timedelta
+
 from celery import shared_task
 from django.db import transaction
 
@@ -54,6 +56,11 @@ def score_predictions() -> int:
 
 @shared_task(name="forecasts.score_written_candles", acks_late=True, time_limit=600)
 def score_written_candles(asset_id: int, interval: str, start: str, end: str) -> int:
-    """Sent after candles are written (settings.CANDLE_WRITE_TASKS): replayed or
-    backfilled candles score the asset's late predictions. Idempotent."""
-    return services.score_predictions(asset_id=asset_id)
+    """Sent after candles are written (settings.CANDLE_WRITE_TASKS) with the open times
+    of the first and last: replayed or backfilled candles score the asset's late
+    predictions whose targets they close (up to a day after the last, for daily
+    candles built from them). Idempotent."""
+    first, last = datetime.fromisoformat(start), datetime.fromisoformat(end)
+    return services.score_predictions(
+        asset_id=asset_id, targets=(first, last + timedelta(days=1))
+    )

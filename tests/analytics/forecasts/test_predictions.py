@@ -16,6 +16,13 @@ from tests.prices.history import load_demo
 
 URL = "/api/v1/analytics/predictions/"
 T = datetime(2018, 6, 1, tzinfo=UTC)  # inside the ETH hourly demo data
+DAY = timedelta(days=1)
+
+
+def iso(moment: datetime) -> str:
+    return moment.isoformat()
+
+
 KEYS = {
     "id", "symbol", "horizon", "model", "model_version", "made_at", "as_of",
     "target_time", "last_close", "price", "intervals", "actual", "error",
@@ -129,6 +136,7 @@ def test_no_trained_model_is_a_400_naming_model(alice_client, eth_hourly, quick)
 
 
 def test_scoring_records_the_close_at_the_target_time_once(alice, trained):
+    eth = trained
     """Predictions made at T inside the data: their targets have candles."""
     closes = demo_closes(ETH_1H)
     made = [
@@ -136,7 +144,10 @@ def test_scoring_records_the_close_at_the_target_time_once(alice, trained):
         for h in ("1h", "24h")
         for m in ("naive", "arima", "gbm")
     ]
-    assert services.score_predictions() == len(made)
+    # The periodic run tries targets of the last 7 days only: not these, from now...
+    assert services.score_predictions() == 0
+    # ...but a run two days after them scores each from its candle.
+    assert services.score_predictions(now=T + timedelta(days=2)) == len(made)
     for prediction in made:
         prediction.refresh_from_db()
         expected = closes[prediction.target_time]
@@ -146,15 +157,15 @@ def test_scoring_records_the_close_at_the_target_time_once(alice, trained):
         assert prediction.scored_at is not None
         assert prediction.unscored_reason == ""
     before = list(Prediction.objects.values().order_by("id"))
-    assert services.score_predictions() == 0
-    assert tasks.score_predictions() == 0
+    assert services.score_predictions(now=T + timedelta(days=2)) == 0
+    assert tasks.score_written_candles(eth.pk, "1h", iso(T), iso(T + DAY)) == 0
     assert list(Prediction.objects.values().order_by("id")) == before
 
 
 def test_a_late_candle_scores_a_waiting_prediction(alice, trained_1h):
     made = services.make_prediction(user=alice, symbol="ETH", horizon="1h")
     assert made.target_time < datetime.now(UTC)  # the demo data is old
-    assert services.score_predictions() == 0
+    assert services.score_predictions(now=made.target_time + timedelta(hours=1)) == 0
     made.refresh_from_db()
     assert made.actual is None
     assert "No 1h candle closes at the target time" in made.unscored_reason
@@ -162,7 +173,8 @@ def test_a_late_candle_scores_a_waiting_prediction(alice, trained_1h):
         asset=trained_1h, interval="1h", source="backfill",
         rows=[CandleIn(made.target_time - timedelta(hours=1), 500, 510, 490, 505.5, 10)],
     )  # fmt: skip
-    assert tasks.score_written_candles(trained_1h.pk, "1h", "", "") == 1
+    opened = iso(made.target_time - timedelta(hours=1))
+    assert tasks.score_written_candles(trained_1h.pk, "1h", opened, opened) == 1
     made.refresh_from_db()
     assert made.actual == 505.5
     assert made.unscored_reason == ""
@@ -174,7 +186,7 @@ def test_a_latest_price_within_the_tolerance_stands_in_for_the_candle(
     made = services.make_prediction(user=alice, symbol="ETH", horizon="1h")
     record_latest_prices([(trained_1h, 612.25, made.target_time + timedelta(seconds=60),
                            "binance")])  # fmt: skip
-    assert services.score_predictions() == 1
+    assert services.score_predictions(now=made.target_time + timedelta(minutes=2)) == 1
     made.refresh_from_db()
     assert made.actual == 612.25
     assert made.actual_source == "latest price binance"
@@ -184,16 +196,17 @@ def test_a_latest_price_too_far_from_the_target_does_not_score(alice, trained_1h
     made = services.make_prediction(user=alice, symbol="ETH", horizon="1h")
     record_latest_prices([(trained_1h, 612.25, made.target_time + timedelta(hours=1),
                            "binance")])  # fmt: skip
-    assert services.score_predictions() == 0
+    assert services.score_predictions(now=made.target_time + timedelta(hours=2)) == 0
 
 
 def test_live_accuracy_equals_a_recomputation_from_the_listed_predictions(
-    api_client, alice_client, alice, trained_1h
+    api_client, alice_client, alice, trained_1h, settings
 ):
+    settings.FORECAST_SCORE_DAYS = 30  # the periodic run reaches back over all of them
     for hours in range(0, 24 * 10, 7):
         services.make_prediction(user=alice, symbol="ETH", horizon="1h", model="gbm",
                                  at=T + timedelta(hours=hours))  # fmt: skip
-    services.score_predictions()
+    assert services.score_predictions(now=T + timedelta(days=11)) == 35
     listed, url = [], URL + "?model=gbm&limit=100"
     while url:
         page = alice_client.get(url).json()
