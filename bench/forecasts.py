@@ -75,7 +75,7 @@ for m in ForecastModel.objects.select_related("asset").order_by("asset__symbol",
     table.append([m.asset.symbol, m.horizon, m.family, m.is_served, f["targets"],
                   f["mae"], f["skill_vs_naive"], f["directional_accuracy"],
                   f["intervals"]["80"]["coverage"], f["intervals"]["95"]["coverage"],
-                  f["mape"]])
+                  f["skill_p_value"]])
 user, _ = get_user_model().objects.get_or_create(username="bench-forecasts")
 token = str(RefreshToken.for_user(user).access_token)
 print("RESULT " + json.dumps({
@@ -109,16 +109,16 @@ def latencies(base: str, token: str, body: dict) -> dict[str, float]:
 
 
 def print_accuracy(table: list[list]) -> None:
-    print("   symbol horizon model           served targets        mae    skill   "
-          "dir   cov80  cov95")  # fmt: skip
+    print("   symbol horizon model           served targets        mae    skill"
+          "       p   dir  cov80  cov95")  # fmt: skip
 
     def show(value: object, spec: str) -> str:
         return "-" if value is None else format(value, spec)
 
-    for symbol, horizon, family, served, n, mae, skill, hit, c80, c95, _ in table:
+    for symbol, horizon, family, served, n, mae, skill, hit, c80, c95, p in table:
         print(f"   {symbol:6} {horizon:7} {family:15} {'*' if served else ' ':6} "
-              f"{n:7} {show(mae, '10.4g')} {show(skill, '8.4f')} {show(hit, '5.2f')} "
-              f"{show(c80, '6.2f')} {show(c95, '6.2f')}")  # fmt: skip
+              f"{n:7} {show(mae, '10.4g')} {show(skill, '8.4f')} {show(p, '7.3f')} "
+              f"{show(hit, '5.2f')} {show(c80, '6.2f')} {show(c95, '6.2f')}")  # fmt: skip
 
 
 def main() -> dict[str, dict]:
