@@ -193,9 +193,11 @@ class AlertFactory(DjangoModelFactory[Alert]):
     op = factory.LazyAttribute(lambda alert: alert.direction)
     threshold = factory.LazyAttribute(lambda alert: alert.level)
     rearm_threshold = factory.LazyAttribute(
-        lambda alert: alert.level - alert.hysteresis
-        if alert.direction == "above"
-        else alert.level + alert.hysteresis
+        lambda alert: (
+            alert.level - alert.hysteresis
+            if alert.direction == "above"
+            else alert.level + alert.hysteresis
+        )
     )
 
 
