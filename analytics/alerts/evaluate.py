@@ -19,7 +19,7 @@ from typing import Any
 from django.conf import settings
 from django.db import connection, transaction
 
-from analytics.alerts import conditions, delivery
+from analytics.alerts import conditions, delivery, metrics
 from analytics.alerts.conditions import Reading
 from analytics.alerts.models import Alert, AlertEvent, AlertKind
 from analytics.models import Anomaly
@@ -85,7 +85,7 @@ def check_readings(readings: list[Reading]) -> list[AlertEvent]:
     if not readings:
         return []
     fired: list[tuple[int, Reading]] = []
-    with transaction.atomic():
+    with metrics.alert_evaluation_seconds.time(), transaction.atomic():
         with connection.cursor() as cursor:
             for reading in readings:
                 params = _params(reading)
@@ -104,6 +104,8 @@ def _store_events(fired: list[tuple[int, Reading]]) -> list[AlertEvent]:
     )
     events = [_event(alerts[pk], reading) for pk, reading in fired]
     AlertEvent.objects.bulk_create(events)
+    for event in events:
+        metrics.alerts_fired.labels(event.alert.kind).inc()
     delivery.queue(events)
     return events
 
