@@ -9,6 +9,7 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
+from rest_framework.parsers import JSONParser
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -42,6 +43,7 @@ class AlertViewSet(viewsets.ModelViewSet):
 
     serializer_class = AlertSerializer
     permission_classes = [IsAuthenticated]
+    parser_classes = [JSONParser]  # rules hold lists, objects and nulls: JSON only
     lookup_value_regex = r"\d+"
     queryset = Alert.objects.none()  # for the schema; get_queryset scopes to the user
 
@@ -87,9 +89,16 @@ class AlertEventViewSet(viewsets.ReadOnlyModelViewSet):
         events = AlertEvent.objects.filter(user_id=_owner(self.request))
         alert = self.request.query_params.get("alert")
         if alert is not None:
-            if not alert.isdigit() or len(alert) > 18:
-                raise ValidationError({"alert": ["An alert id."]})
-            events = events.filter(alert_id=int(alert))
+            try:
+                alert_id = int(alert)
+            except ValueError:
+                raise ValidationError({"alert": ["An alert id."]}) from None
+            # An id no alert can have (beyond bigint) matches nothing, as a wrong one.
+            events = (
+                events.filter(alert_id=alert_id)
+                if 0 < alert_id < 2**63
+                else events.none()
+            )
         deliveries = WebhookDelivery.objects.select_related("endpoint").order_by("id")
         return events.prefetch_related(Prefetch("webhook_deliveries", deliveries))
 
@@ -110,6 +119,7 @@ class WebhookViewSet(
 
     serializer_class = WebhookSerializer
     permission_classes = [IsAuthenticated]
+    parser_classes = [JSONParser]
     lookup_value_regex = r"\d+"
     queryset = WebhookEndpoint.objects.none()
 
