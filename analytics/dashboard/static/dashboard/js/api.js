@@ -55,3 +55,11 @@ export async function all(path, params, max = 1000) {
   }
   return items;
 }
+
+// The API root lists the registered endpoints: a panel whose endpoint is not there (yet)
+// skips the request instead of logging a 404 in the console.
+let root = null;
+export async function hasEndpoint(name) {
+  root ??= get("/api/v1/").catch(() => ({}));
+  return name in (await root);
+}
