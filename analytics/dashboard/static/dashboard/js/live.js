@@ -7,7 +7,9 @@ const BACKOFF_MS = [500, 1000, 2000, 4000, 8000, 15000];
 
 function render() {
   const pill = document.getElementById("conn");
-  if (!pill || sockets.size === 0) return;
+  if (!pill) return;
+  pill.hidden = sockets.size === 0;
+  if (sockets.size === 0) return;
   const states = [...sockets].map((s) => s.state);
   const worst = ["down", "reconnecting", "degraded", "connecting", "live"].find((s) => states.includes(s));
   const text = {
@@ -17,12 +19,12 @@ function render() {
     reconnecting: "Disconnected, reconnecting…",
     down: "Disconnected",
   }[worst];
-  pill.hidden = false;
   pill.dataset.state = worst;
   pill.textContent = text;
 }
 
 export class LiveSocket {
+  // `path` may be a function: a replay reconnects from where it got to.
   constructor(path, { onOpen = () => {}, onMessage = () => {}, onClose = () => {} } = {}) {
     this.path = path;
     this.onOpen = onOpen;
@@ -43,7 +45,7 @@ export class LiveSocket {
 
   connect() {
     const scheme = location.protocol === "https:" ? "wss:" : "ws:";
-    const ws = new WebSocket(`${scheme}//${location.host}${this.path}`);
+    const ws = new WebSocket(`${scheme}//${location.host}${typeof this.path === "function" ? this.path() : this.path}`);
     this.ws = ws;
     this.setState(this.attempt ? "reconnecting" : "connecting");
     ws.addEventListener("open", () => {
