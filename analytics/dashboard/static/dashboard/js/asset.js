@@ -21,6 +21,7 @@ let quote = "USD";
 
 const chart = makeChart(container);
 const candles = chart.addSeries(CandlestickSeries, colors());
+candles.priceScale().applyOptions({ scaleMargins: { top: 0.08, bottom: 0.25 } }); // volume below
 const volume = chart.addSeries(HistogramSeries, { priceScaleId: "volume", priceFormat: { type: "volume" }, lastValueVisible: false, priceLineVisible: false });
 chart.priceScale("volume").applyOptions({ scaleMargins: { top: 0.8, bottom: 0 } });
 const markers = createSeriesMarkers(candles, []);
@@ -242,15 +243,17 @@ function placeMarkers() {
   if (!data.length) return markers.setMarkers([]);
   const first = seconds(data[0].open_time);
   const times = data.map((c) => seconds(c.open_time));
-  const list = [];
+  const byCandle = new Map(); // one marker per candle, naming what was found there
   for (const a of anomalies) {
     const t = seconds(a.time);
     if (t < first) continue;
     // The candle the anomaly falls in: the last one opening at or before it.
     let lo = 0, hi = times.length - 1;
     while (lo < hi) { const mid = (lo + hi + 1) >> 1; if (times[mid] <= t) lo = mid; else hi = mid - 1; }
-    list.push({ time: times[lo], position: "aboveBar", color: "#e08a00", shape: "circle", text: a.kind.replaceAll("_", " ") });
+    if (!byCandle.has(times[lo])) byCandle.set(times[lo], new Set());
+    byCandle.get(times[lo]).add(a.kind.replaceAll("_", " "));
   }
+  const list = [...byCandle].map(([t, kinds]) => ({ time: t, position: "aboveBar", color: "#e08a00", shape: "arrowDown", text: [...kinds].join(", ") }));
   list.sort((a, b) => a.time - b.time);
   markers.setMarkers(list);
   container.dataset.markers = String(list.length);
