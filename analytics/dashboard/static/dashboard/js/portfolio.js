@@ -45,7 +45,7 @@ async function refresh() {
   signed($("pnl-realized"), pnl.realized, money(pnl.realized, currency));
   $("pnl-fees").textContent = money(pnl.fees, currency);
   renderTrades(trades, currency);
-  await loadPerformance(currency);
+  await loadPerformance(currency, trades);
 }
 
 function renderPositions(positions, currency) {
@@ -71,8 +71,19 @@ function renderTrades(trades, currency) {
     el("td", { class: "num", text: money(t.fee, currency) }))));
 }
 
-async function loadPerformance(currency) {
-  const perf = await get(`/api/v1/portfolios/${portfolio.id}/performance/`, { interval: "1d" });
+// From the first trade, in the finest interval that covers it in the API's 1,000 points.
+const STEPS = [["1h", 3600e3], ["4h", 4 * 3600e3], ["1d", 86400e3], ["1w", 7 * 86400e3]];
+function performanceQuery(trades) {
+  if (!trades.length) return { interval: "1d" };
+  const first = trades.reduce((a, t) => (t.executed_at < a ? t.executed_at : a), trades[0].executed_at);
+  const span = Date.now() - new Date(first).getTime();
+  const [interval] = STEPS.find(([, ms]) => span / ms < 990) ?? STEPS[STEPS.length - 1];
+  return { interval, start: first };
+}
+
+async function loadPerformance(currency, trades) {
+  const query = performanceQuery(trades);
+  const perf = await get(`/api/v1/portfolios/${portfolio.id}/performance/`, query);
   const twr = perf.time_weighted_return_pct;
   signed($("twr"), twr, twr === null ? "–" : pct(twr));
   const points = perf.points.filter((p) => p.value !== null).map((p) => ({ time: seconds(p.time), value: Number(p.value) }));
@@ -85,7 +96,7 @@ async function loadPerformance(currency) {
   chart.timeScale().fitContent();
   if (points.length) markDrawn(box);
   $("value-meta").textContent = points.length
-    ? `Daily closes ${time(perf.start)} to ${time(perf.end)} in ${currency}; time-weighted return ${twr === null ? "–" : pct(twr)}.`
+    ? `Closes of ${perf.interval} from ${time(perf.start)} to ${time(perf.end)} in ${currency}; time-weighted return ${twr === null ? "–" : pct(twr)}.`
     : "No value history yet.";
 }
 
