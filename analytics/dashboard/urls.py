@@ -1,5 +1,7 @@
 from django.contrib.auth import views as auth_views
+from django.templatetags.static import static
 from django.urls import path
+from django.views.generic import RedirectView
 
 from analytics.dashboard.views import Page, SignedInPage, SignInView
 
@@ -22,4 +24,9 @@ urlpatterns = [
     ),
     path("signin/", SignInView.as_view(), name="signin"),
     path("signout/", auth_views.LogoutView.as_view(), name="signout"),
+    # Pages name their icon; the admin and the API docs do not, and browsers ask here.
+    path(
+        "favicon.ico",
+        RedirectView.as_view(url=static("dashboard/icon.svg"), permanent=False),
+    ),
 ]

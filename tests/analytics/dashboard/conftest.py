@@ -106,19 +106,33 @@ def problems() -> Problems:
 
 
 @pytest.fixture
-def page(browser: Browser, web: str, problems: Problems) -> Iterator[Page]:
-    context = browser.new_context(base_url=web, viewport=VIEWPORTS["desktop"])
-    page = context.new_page()
-    page.on("console", problems.on_console)
-    page.on("pageerror", lambda error: problems.exceptions.append(str(error)))
-    page.on(
-        "response",
-        lambda r: r.status >= 400 and problems.failed.append(f"{r.status} {r.url}"),
-    )
-    page.set_default_timeout(15_000)
-    yield page
-    context.close()
+def open_page(browser: Browser, problems: Problems) -> Iterator[Callable[[str], Page]]:
+    """Opens a page on a server (its base URL) that reports its problems; at the end, any
+    the test did not expect fail it."""
+    contexts = []
+
+    def open_(base_url: str) -> Page:
+        context = browser.new_context(base_url=base_url, viewport=VIEWPORTS["desktop"])
+        contexts.append(context)
+        page = context.new_page()
+        page.on("console", problems.on_console)
+        page.on("pageerror", lambda error: problems.exceptions.append(str(error)))
+        page.on(
+            "response",
+            lambda r: r.status >= 400 and problems.failed.append(f"{r.status} {r.url}"),
+        )
+        page.set_default_timeout(15_000)
+        return page
+
+    yield open_
+    for context in contexts:
+        context.close()
     assert problems.unexpected() == [], "the browser reported problems"
+
+
+@pytest.fixture
+def page(open_page: Callable[[str], Page], web: str) -> Page:
+    return open_page(web)
 
 
 def run_axe(page: Page) -> list[dict[str, Any]]:
