@@ -28,7 +28,9 @@ class NodeModulesFinder(BaseFinder):
     """Finds `vendor/<name>` for each entry of VENDOR_FILES, and nothing else."""
 
     def check(self, **kwargs: Any) -> list[checks.CheckMessage]:
-        missing = [f for f in VENDOR_FILES.values() if not (node_modules() / f).is_file()]
+        missing = [
+            f for f in VENDOR_FILES.values() if not (node_modules() / f).is_file()
+        ]
         if not missing:
             return []
         return [

@@ -1,4 +1,7 @@
+from collections.abc import Callable
+
 from django.contrib.auth import views as auth_views
+from django.http import HttpResponseBase
 from django.templatetags.static import static
 from django.urls import path
 from django.views.generic import RedirectView
@@ -8,7 +11,9 @@ from analytics.dashboard.views import Page, SignedInPage, SignInView
 app_name = "dashboard"
 
 
-def page(template: str, module: str, *, signed_in: bool = False) -> object:
+def page(
+    template: str, module: str, *, signed_in: bool = False
+) -> Callable[..., HttpResponseBase]:
     view = SignedInPage if signed_in else Page
     return view.as_view(template_name=f"dashboard/{template}.html", module=module)
 

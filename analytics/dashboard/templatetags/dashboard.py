@@ -29,4 +29,4 @@ def import_map() -> str:
 
 @register.simple_tag
 def importmap() -> SafeString:
-    return mark_safe(f'<script type="importmap">{import_map()}</script>')  # noqa: S308
+    return mark_safe(f'<script type="importmap">{import_map()}</script>')

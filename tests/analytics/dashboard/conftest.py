@@ -31,13 +31,18 @@ BASE_DIR = Path(__file__).resolve().parents[3]
 DEMO_DIR = BASE_DIR / "data" / "demo"
 SCREENSHOTS = BASE_DIR / "var" / "screenshots"
 AXE = BASE_DIR / "node_modules" / "axe-core" / "axe.min.js"
-VIEWPORTS = {"desktop": {"width": 1280, "height": 900}, "phone": {"width": 390, "height": 844}}
+VIEWPORTS = {
+    "desktop": {"width": 1280, "height": 900},
+    "phone": {"width": 390, "height": 844},
+}
 
 
 def chromium_path() -> str:
     path = os.environ.get("CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
     if not Path(path).exists():
-        pytest.fail(f"chromium not found ({path}): apt-get install chromium (.ci/run does)")
+        pytest.fail(
+            f"chromium not found ({path}): apt-get install chromium (.ci/run does)"
+        )
     return path
 
 
@@ -94,9 +99,7 @@ class Problems:
             return any(fragment in line for fragment in self.allowed)
 
         return [
-            line
-            for line in [*self.console, *self.failed]
-            if not expected(line)
+            line for line in [*self.console, *self.failed] if not expected(line)
         ] + self.exceptions
 
 
@@ -162,7 +165,9 @@ def shoot(page: Page, name: str, ready: Callable[[Page], None] | None = None) ->
             page.wait_for_timeout(300)  # charts resize on the next frames
             if ready:
                 ready(page)
-            page.screenshot(path=str(SCREENSHOTS / f"{name}-{theme}-{size}.png"), full_page=True)
+            page.screenshot(
+                path=str(SCREENSHOTS / f"{name}-{theme}-{size}.png"), full_page=True
+            )
             violations = run_axe(page)
             assert violations == [], f"{name} ({theme}, {size}): {violations}"
     page.emulate_media(color_scheme="light")
@@ -183,15 +188,21 @@ def load_demo(*files: str) -> None:
         names = {"BTC": "Bitcoin", "ETH": "Ethereum", "XRP": "XRP", "LTC": "Litecoin"}
         asset = ensure_asset(symbol=symbol, name=names[symbol])
         interval = name.rsplit("_", 1)[1].split(".")[0]
-        import_candle_file(path=DEMO_DIR / name, asset=asset, interval=interval, source="demo")
+        import_candle_file(
+            path=DEMO_DIR / name, asset=asset, interval=interval, source="demo"
+        )
 
 
-def set_price(symbol: str, price: float, *, as_of: datetime | None = None, source: str = "test") -> LatestPrice:
+def set_price(
+    symbol: str, price: float, *, as_of: datetime | None = None, source: str = "test"
+) -> LatestPrice:
     """What the sync pipeline does with a new price: record it, then publish it."""
     as_of = as_of or datetime.now(UTC)
     asset = Asset.objects.get(symbol=symbol)
     record_latest_prices([(asset, price, as_of, source)])
-    message = LatestPrice(symbol=symbol, price=price, quote="USD", as_of=iso_z(as_of), source=source)
+    message = LatestPrice(
+        symbol=symbol, price=price, quote="USD", as_of=iso_z(as_of), source=source
+    )
     publish_price(message)
     return message
 
@@ -208,7 +219,10 @@ def market(transactional_db) -> dict[str, Asset]:  # type: ignore[no-untyped-def
     assets = {a.symbol: a for a in Asset.objects.all()}
     for rank, symbol in enumerate(["BTC", "ETH", "XRP"], start=1):
         Asset.objects.filter(symbol=symbol).update(
-            rank=rank, market_cap=10**12 / rank, volume_24h=10**9 / rank, change_24h=2.5 - rank
+            rank=rank,
+            market_cap=10**12 / rank,
+            volume_24h=10**9 / rank,
+            change_24h=2.5 - rank,
         )
     now = datetime.now(UTC) - timedelta(seconds=5)
     record_latest_prices(

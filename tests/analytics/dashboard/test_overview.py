@@ -7,10 +7,13 @@ from django.core.cache import caches
 from playwright.sync_api import Page, expect
 
 from assets.models import Asset
-
 from tests.analytics.dashboard.conftest import set_price
 
-pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.slow,
+    pytest.mark.django_db(transaction=True),
+]
 
 
 def test_the_overview_lists_tracked_assets_and_a_published_price_flashes_its_cell(
@@ -23,11 +26,13 @@ def test_the_overview_lists_tracked_assets_and_a_published_price_flashes_its_cel
     btc = page.locator('#assets tr[data-symbol="BTC"] td.price')
     expect(btc).to_have_text("64,000.00 USD")
     expect(page.locator("#conn")).to_have_attribute("data-state", "live")
-    expect(page.locator("#total-cap")).not_to_have_text("–")
+    expect(page.locator("#total-cap")).not_to_have_text("\N{EN DASH}")
     # ETH's real candles hold anomalies: the latest are listed.
     expect(page.locator("#anomalies li[data-anomaly]").first).to_be_visible()
     # Sparklines: BTC has no candles in its last 7 days, XRP's history is 2018: none.
-    expect(page.locator('#assets tr[data-symbol="BTC"] .spark-cell')).to_have_text("no 7-day history")
+    expect(page.locator('#assets tr[data-symbol="BTC"] .spark-cell')).to_have_text(
+        "no 7-day history"
+    )
 
     set_price("BTC", 64500.0)
     expect(btc).to_have_text("64,500.00 USD")
@@ -36,7 +41,9 @@ def test_the_overview_lists_tracked_assets_and_a_published_price_flashes_its_cel
     expect(btc).to_have_text("63,000.00 USD")
     expect(btc).to_have_class("num price flash-down")
     # Another symbol's cell is left alone.
-    expect(page.locator('#assets tr[data-symbol="ETH"] td.price')).to_have_text("3,100.00 USD")
+    expect(page.locator('#assets tr[data-symbol="ETH"] td.price')).to_have_text(
+        "3,100.00 USD"
+    )
     expect(page.locator("#source-banner")).to_be_hidden()
     screenshots(page, "overview")
 

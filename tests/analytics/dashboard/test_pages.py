@@ -5,7 +5,11 @@ import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
-pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.slow,
+    pytest.mark.django_db(transaction=True),
+]
 
 
 def test_the_root_is_the_overview_page_and_unknown_paths_stay_json_404s(web: str, db):
@@ -22,12 +26,15 @@ def test_the_root_is_the_overview_page_and_unknown_paths_stay_json_404s(web: str
     assert icon.headers["content-type"] == "image/svg+xml"
 
 
-def test_pages_load_their_libraries_from_the_app_not_a_cdn(page: Page, web: str, market):
+def test_pages_load_their_libraries_from_the_app_not_a_cdn(
+    page: Page, web: str, market
+):
     requested: list[str] = []
     page.on("request", lambda r: requested.append(r.url))
     page.goto("/assets/ETH/")
     expect(page.locator("#chart")).to_have_attribute("data-state", "drawn")
-    assert requested and all(url.startswith(web) for url in requested), requested
+    assert requested
+    assert all(url.startswith(web) for url in requested), requested
     chart_library = [u for u in requested if "/static/vendor/lightweight-charts." in u]
     assert len(chart_library) == 1
     # Hashed names are served for a year: the import map points at them.
@@ -63,4 +70,6 @@ def test_the_pages_work_from_the_keyboard(page: Page, market):
     page.keyboard.press("ArrowRight")
     expect(page.get_by_role("radio", name="4h")).to_be_focused()
     expect(chart).to_have_attribute("data-interval", "4h")
-    expect(page.get_by_role("radio", name="4h")).to_have_attribute("aria-checked", "true")
+    expect(page.get_by_role("radio", name="4h")).to_have_attribute(
+        "aria-checked", "true"
+    )

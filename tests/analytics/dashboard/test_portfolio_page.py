@@ -5,7 +5,11 @@ from playwright.sync_api import Page, expect
 
 from tests.factories import PASSWORD, PortfolioFactory, TradeFactory
 
-pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.slow,
+    pytest.mark.django_db(transaction=True),
+]
 
 
 def sign_in(page: Page, username: str, password: str = PASSWORD) -> None:
@@ -41,7 +45,7 @@ def test_signing_in_shows_the_portfolio_and_a_recorded_trade_appears_in_position
     expect(row).to_contain_text("1,990.00 USD")
     expect(page.locator("#pnl-fees")).to_have_text("10.00 USD")
     expect(page.locator("#trades tbody tr")).to_have_count(1)
-    expect(page.locator("#twr")).not_to_have_text("–")
+    expect(page.locator("#twr")).not_to_have_text("\N{EN DASH}")
     expect(page.locator("#value-chart")).to_have_attribute("data-state", "drawn")
     screenshots(page, "portfolio")
 
@@ -54,12 +58,20 @@ def test_the_trade_form_shows_the_apis_errors_next_to_the_field_and_explains_an_
     page: Page, market, alice, problems
 ):
     portfolio = PortfolioFactory(owner=alice, name="Long term")
-    TradeFactory(portfolio=portfolio, asset=market["ETH"], side="buy", quantity="2", price="500")
+    TradeFactory(
+        portfolio=portfolio, asset=market["ETH"], side="buy", quantity="2", price="500"
+    )
     # The two refusals below are the API's answers, logged by the browser as failed loads.
-    problems.allowed += [f"/api/v1/portfolios/{portfolio.pk}/trades/", "status of 400", "status of 409"]
+    problems.allowed += [
+        f"/api/v1/portfolios/{portfolio.pk}/trades/",
+        "status of 400",
+        "status of 409",
+    ]
     page.goto("/signin/")
     sign_in(page, "alice")
-    expect(page.locator('#positions tr[data-symbol="ETH"] td.quantity')).to_have_text("2")
+    expect(page.locator('#positions tr[data-symbol="ETH"] td.quantity')).to_have_text(
+        "2"
+    )
 
     page.fill("input[name=symbol]", "ETH")
     page.select_option("select[name=side]", "sell")
@@ -75,9 +87,13 @@ def test_the_trade_form_shows_the_apis_errors_next_to_the_field_and_explains_an_
     explained = page.locator("#trade-error")
     expect(explained).to_contain_text("Not recorded: Selling 5")
     expect(explained).to_contain_text("exceeds the 2")
-    expect(explained).to_contain_text("A sell can only sell what the portfolio held at its time")
+    expect(explained).to_contain_text(
+        "A sell can only sell what the portfolio held at its time"
+    )
     expect(price_error).to_have_text("")
-    expect(page.locator('#positions tr[data-symbol="ETH"] td.quantity')).to_have_text("2")
+    expect(page.locator('#positions tr[data-symbol="ETH"] td.quantity')).to_have_text(
+        "2"
+    )
     assert problems.failed == [
         f"400 {page.url.split('/portfolio')[0]}/api/v1/portfolios/{portfolio.pk}/trades/",
         f"409 {page.url.split('/portfolio')[0]}/api/v1/portfolios/{portfolio.pk}/trades/",

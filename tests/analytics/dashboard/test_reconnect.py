@@ -9,10 +9,16 @@ from playwright.sync_api import expect
 from tests import servers
 from tests.analytics.dashboard.conftest import set_price
 
-pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.slow,
+    pytest.mark.django_db(transaction=True),
+]
 
 
-def test_the_overview_survives_a_server_restart(open_page, server_env, market, problems):
+def test_the_overview_survives_a_server_restart(
+    open_page, server_env, market, problems
+):
     port = servers.free_port()
     # While the server is down the browser logs each refused WebSocket: expected here.
     problems.allowed.append("WebSocket connection to 'ws://127.0.0.1:")

@@ -3,7 +3,11 @@
 import pytest
 from playwright.sync_api import Page, expect
 
-pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.slow,
+    pytest.mark.django_db(transaction=True),
+]
 
 
 def received(page: Page) -> int:
@@ -22,7 +26,9 @@ def test_the_replay_plays_pauses_resumes_seeks_and_completes(
     page.get_by_role("button", name="Start").click()
     expect(page.locator("#replay-status")).to_have_text("Playing")
     expect(page.locator("#chart")).to_have_attribute("data-state", "drawn")
-    page.wait_for_function("Number(document.querySelector('#replay-count').textContent) >= 5")
+    page.wait_for_function(
+        "Number(document.querySelector('#replay-count').textContent) >= 5"
+    )
 
     page.get_by_role("button", name="Pause").click()
     expect(page.locator("#replay-status")).to_have_text("Paused")
@@ -32,14 +38,20 @@ def test_the_replay_plays_pauses_resumes_seeks_and_completes(
 
     page.get_by_role("button", name="Resume").click()
     expect(page.locator("#replay-status")).to_have_text("Playing")
-    page.wait_for_function(f"Number(document.querySelector('#replay-count').textContent) > {paused_at}")
+    page.wait_for_function(
+        f"Number(document.querySelector('#replay-count').textContent) > {paused_at}"
+    )
 
     # Back to the start: the chart is cut there and fills again.
     page.fill("#replay-seek", "2018-06-10T14:00")
     page.get_by_role("button", name="Seek").click()
-    expect(page.locator("#replay-status")).to_have_text("Seeked to 2018-06-10 14:00 UTC")
+    expect(page.locator("#replay-status")).to_have_text(
+        "Seeked to 2018-06-10 14:00 UTC"
+    )
     assert received(page) < paused_at + 15
-    page.wait_for_function("Number(document.querySelector('#replay-count').textContent) >= 1")
+    page.wait_for_function(
+        "Number(document.querySelector('#replay-count').textContent) >= 1"
+    )
 
     page.select_option("#replay-speed-live", "1000")
     expect(page.locator("#replay-status")).to_have_text("Complete", timeout=20_000)
