@@ -83,6 +83,7 @@ INSTALLED_APPS = [
     "prices.ingest",
     "portfolio",
     "analytics",
+    "analytics.alerts",
     "analytics.dashboard",
 ]
 
@@ -475,7 +476,8 @@ SYNC_RUN_RETENTION_DAYS = env.int("SYNC_RUN_RETENTION_DAYS", default=7)
 # Celery tasks (by name) sent after candles are written (upsert_candles), with
 # (asset_id, interval, first open time, last open time): prices stays unaware of analytics.
 CANDLE_WRITE_TASKS = env.list(
-    "CANDLE_WRITE_TASKS", default=["analytics.detect_anomalies"]
+    "CANDLE_WRITE_TASKS",
+    default=["analytics.detect_anomalies", "alerts.evaluate_candles"],
 )
 # Sent by the prices sync with the fresh prices of another provider it replaced.
 PRICE_CROSS_CHECK_TASK = env.str(
@@ -499,3 +501,20 @@ ANOMALY_DISAGREEMENT_PCT = env.float("ANOMALY_DISAGREEMENT_PCT", default=2.0)
 ANOMALY_DISAGREEMENT_MAX_AGE = env.int("ANOMALY_DISAGREEMENT_MAX_AGE", default=900)
 # Anomalies younger than this (seconds) are pushed live; older ones only stored.
 ANOMALY_PUBLISH_MAX_AGE = env.int("ANOMALY_PUBLISH_MAX_AGE", default=86400)
+
+# --- Alerts (issue 14) ---------------------------------------------------------------------
+ALERTS_MAX_PER_USER = env.int("ALERTS_MAX_PER_USER", default=100)
+WEBHOOKS_MAX_PER_USER = env.int("WEBHOOKS_MAX_PER_USER", default=10)
+# Webhooks: seconds per attempt, attempts per event (backoff BASE * 2^n seconds between
+# them), consecutive failed attempts after which an endpoint is disabled.
+ALERT_WEBHOOK_TIMEOUT = env.float("ALERT_WEBHOOK_TIMEOUT", default=5.0)
+ALERT_WEBHOOK_MAX_ATTEMPTS = env.int("ALERT_WEBHOOK_MAX_ATTEMPTS", default=5)
+ALERT_WEBHOOK_RETRY_BASE = env.float("ALERT_WEBHOOK_RETRY_BASE", default=10.0)
+ALERT_WEBHOOK_DISABLE_AFTER = env.int("ALERT_WEBHOOK_DISABLE_AFTER", default=15)
+# Webhook URLs resolving to loopback, private, link-local or reserved addresses are
+# refused (SSRF) unless this is set (tests, an intranet receiver).
+ALERT_WEBHOOK_ALLOW_PRIVATE = env.bool("ALERT_WEBHOOK_ALLOW_PRIVATE", default=False)
+# Email: Django's backend; the console by default, SMTP through EMAIL_URL.
+EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
+vars().update(EMAIL_CONFIG)
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="alerts@marketpulse.local")

@@ -11,6 +11,7 @@ from drf_spectacular.views import (
 from rest_framework.routers import DefaultRouter
 from rest_framework_simplejwt.views import TokenRefreshView
 
+from analytics.alerts.views import AlertEventViewSet, AlertViewSet, WebhookViewSet
 from analytics.views import AnomalyViewSet, IndicatorViewSet, MarketViewSet
 from assets.views import AssetViewSet
 from marketpulse import health, metrics
@@ -19,11 +20,13 @@ from marketpulse.accounts.views import ApiKeyViewSet
 from marketpulse.api.throttles import LoginThrottle
 from marketpulse.audit import AuditEntryViewSet
 from portfolio.views import PortfolioViewSet, TradeViewSet
-from prices.ingest.views import SyncRunViewSet, SyncViewSet
+from prices.ingest.views import ManualPriceViewSet, SyncRunViewSet, SyncViewSet
 from prices.views import PriceViewSet
 
 router = DefaultRouter(trailing_slash=True)
 router.register("assets", AssetViewSet, basename="asset")
+# Before "prices": its detail route would take "manual" for a symbol.
+router.register("prices/manual", ManualPriceViewSet, basename="manual-price")
 router.register("prices", PriceViewSet, basename="prices")
 router.register("sync-runs", SyncRunViewSet, basename="sync-run")
 router.register("sync", SyncViewSet, basename="sync")
@@ -33,6 +36,9 @@ router.register("analytics/anomalies", AnomalyViewSet, basename="anomaly")
 router.register("api-keys", ApiKeyViewSet, basename="api-key")
 router.register("audit", AuditEntryViewSet, basename="audit")
 router.register("portfolios", PortfolioViewSet, basename="portfolio")
+router.register("alerts/events", AlertEventViewSet, basename="alert-event")
+router.register("alerts/webhooks", WebhookViewSet, basename="alert-webhook")
+router.register("alerts", AlertViewSet, basename="alert")
 router.register(
     r"portfolios/(?P<portfolio_pk>\d+)/trades", TradeViewSet, basename="trade"
 )

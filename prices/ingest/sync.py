@@ -17,6 +17,7 @@ from typing import Any
 from django.conf import settings
 from django.db import connection, transaction
 
+from analytics.alerts import evaluate
 from analytics.report import record_market_report
 from assets.models import Asset
 from assets.selectors import tracked_by_rank
@@ -226,6 +227,7 @@ def sync_prices(
     run.updated += int(fresh)
     run.details["stale_prices"] = len(rows) - int(fresh)
     run.details["published"] = publish_all(fresh.prices)
+    run.details["alerts_fired"] = len(evaluate.check_prices(fresh.prices))
 
 
 def cross_check(rows: list[Any], *, served_by: str) -> None:
