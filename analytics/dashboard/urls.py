@@ -27,6 +27,7 @@ urlpatterns = [
         page("portfolio", "portfolio.js", signed_in=True),
         name="portfolio",
     ),
+    path("alerts/", page("alerts", "alerts.js", signed_in=True), name="alerts"),
     path("signin/", SignInView.as_view(), name="signin"),
     path("signout/", auth_views.LogoutView.as_view(), name="signout"),
     # Pages name their icon; the admin and the API docs do not, and browsers ask here.

@@ -73,9 +73,11 @@ def server_env(django_db_setup, django_db_blocker) -> dict[str, str]:  # type: i
     return env
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def web(server_env: dict[str, str]) -> Iterator[str]:
-    """The real uvicorn, serving the test database; its base URL."""
+    """The real uvicorn, serving the test database; its base URL. One per test: each test
+    flushes the database, which renumbers content types a longer-lived server has cached
+    (the audit log's writes then fail)."""
     with servers.asgi_server(server_env) as base_url:
         yield base_url
 

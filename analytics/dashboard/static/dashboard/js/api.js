@@ -43,6 +43,7 @@ export const get = (path, params) => request("GET", path, { params });
 export const post = (path, body) => request("POST", path, { body });
 export const patch = (path, body) => request("PATCH", path, { body });
 export const del = (path) => request("DELETE", path);
+export const options = (path) => request("OPTIONS", path);
 
 // Every page of a cursor- or offset-paged list, following `next` (at most `max` items).
 export async function all(path, params, max = 1000) {

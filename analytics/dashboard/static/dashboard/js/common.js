@@ -1,5 +1,6 @@
 // On every page: the theme toggle, and (signed in) the alert toasts from /ws/alerts/.
 import { el } from "@mp/fmt.js";
+import { LiveSocket } from "@mp/live.js";
 
 const root = document.documentElement;
 function currentTheme() {
@@ -30,4 +31,17 @@ export function toast(text, { timeout = 8000 } = {}) {
   document.getElementById("toasts").append(node);
   setTimeout(() => node.remove(), timeout);
   return node;
+}
+
+// Signed in: every page listens to the user's alert events and shows each as a toast;
+// the alerts page also hears them as "mp-alert" events.
+if (document.body.dataset.signedIn === "true") {
+  new LiveSocket("/ws/alerts/", {
+    onMessage: (message) => {
+      if (message.type !== "alert") return;
+      const event = message.event;
+      toast(event.message || `${event.symbol}: alert fired`);
+      dispatchEvent(new CustomEvent("mp-alert", { detail: event }));
+    },
+  }).start();
 }
