@@ -111,9 +111,12 @@ def problems() -> Problems:
 
 
 @pytest.fixture
-def open_page(browser: Browser, problems: Problems) -> Iterator[Callable[[str], Page]]:
+def open_page(
+    browser: Browser, problems: Problems, transactional_db: None
+) -> Iterator[Callable[[str], Page]]:
     """Opens a page on a server (its base URL) that reports its problems; at the end, any
-    the test did not expect fail it."""
+    the test did not expect fail it. After the database (so closed before its flush: a
+    page still open would hit the server mid-flush)."""
     contexts = []
 
     def open_(base_url: str) -> Page:
