@@ -7,7 +7,9 @@ from django.core.cache import caches
 from playwright.sync_api import Page, expect
 
 from assets.models import Asset
+from prices.latest import record_latest_prices
 from tests.analytics.dashboard.conftest import set_price
+from tests.factories import AssetFactory
 
 pytestmark = [
     pytest.mark.browser,
@@ -64,3 +66,24 @@ def test_the_overview_says_when_prices_are_replayed_and_when_they_are_stale(
     page.reload()
     expect(banner).to_contain_text("Prices are stale: the last update was 2 h ago.")
     expect(page.locator("#freshness")).to_contain_text("Prices from replay")
+
+
+def test_the_overview_keeps_200_assets_live_over_two_connections(
+    page: Page, transactional_db
+):
+    """`/ws/prices/` takes 100 subscriptions per connection: the page opens two."""
+    assets = [AssetFactory(rank=n) for n in range(1, 201)]
+    now = datetime.now(UTC)
+    record_latest_prices([(a, 100.0 + a.rank, now, "test") for a in assets])
+    page.goto("/")
+    expect(page.locator("#assets tbody tr")).to_have_count(200)
+    expect(page.locator("#conn")).to_have_attribute("data-state", "live")
+    last = assets[-1]
+    cell = page.locator(f'#assets tr[data-symbol="{last.symbol}"] td.price')
+    expect(cell).to_have_text("300.00 USD")
+    set_price(last.symbol, 999.5)
+    expect(cell).to_have_text("999.50 USD")
+    set_price(assets[0].symbol, 1.5)
+    expect(
+        page.locator(f'#assets tr[data-symbol="{assets[0].symbol}"] td.price')
+    ).to_have_text("1.50 USD")
