@@ -123,6 +123,6 @@ def test_scrolling_left_loads_older_candles_by_the_cursor(page: Page, market):
 
 
 def test_an_unknown_symbol_says_so(page: Page, market, problems):
-    problems.allowed.append("/api/v1/assets/NOPE/")
+    problems.allowed += ["/api/v1/assets/NOPE/", "/api/v1/prices/NOPE/candles/"]
     page.goto("/assets/nope/")
     expect(page.locator("#chart-error")).to_have_text("No asset NOPE.")

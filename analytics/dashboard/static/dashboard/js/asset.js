@@ -355,7 +355,7 @@ function failed(error) {
   showError(error instanceof ApiError && error.status === 404 ? `No asset ${symbol}.` : `Could not load the chart: ${error.message}`);
 }
 
-async function main() {
+async function loadAsset() {
   const asset = await get(`/api/v1/assets/${symbol}/`);
   quote = asset.quote;
   document.getElementById("asset-title").textContent = `${asset.symbol} · ${asset.name}`;
@@ -364,6 +364,7 @@ async function main() {
   change.textContent = `${pct(asset.change_24h)} 24h`;
   change.className = `num ${trend(asset.change_24h)}`;
   socket.start();
-  await Promise.all([loadCandles(), setUpIndicators(), loadAnomalies().then(placeMarkers), loadAccuracy()]);
 }
-main().catch(failed);
+
+// All at once: the chart does not wait for the header's request.
+Promise.all([loadAsset(), loadCandles(), setUpIndicators(), loadAnomalies().then(placeMarkers), loadAccuracy()]).catch(failed);
