@@ -45,7 +45,7 @@ class NodeModulesFinder(BaseFinder):
         folder, _, name = path.rpartition("/")
         source = VENDOR_FILES.get(name) if folder == PREFIX else None
         if source is None or not (node_modules() / source).is_file():
-            return [] if find_all else None
+            return []  # as Django's finders: nothing found is an empty list
         found = str(node_modules() / source)
         return [found] if find_all else found
 
