@@ -380,6 +380,11 @@ SPECTACULAR_SETTINGS = {
     # accepts (`minLength: 1` where a field may not be blank, token credentials included),
     # a response what is sent (blank strings too).
     "COMPONENT_SPLIT_REQUEST": True,
+    # Two choice sets share the field name "kind" (alerts' and anomalies').
+    "ENUM_NAME_OVERRIDES": {
+        "AlertKindEnum": "analytics.alerts.models.AlertKind",
+        "AnomalyKindEnum": "analytics.models.AnomalyKind",
+    },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "marketpulse.api.error_schema.add_error_responses",

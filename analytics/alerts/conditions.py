@@ -185,6 +185,7 @@ def check_cooldown(value: Any) -> int:
 class Reading:
     """A value of one metric of one asset at one time, which alerts are checked against."""
 
+    asset_id: int
     symbol: str
     metric: str
     value: float
@@ -216,7 +217,9 @@ def move_reading(
     change = (price / reference.price - 1) * 100
     detail = {"reference_price": reference.price, "reference_at": reference.at,
               "reference_interval": reference.interval}  # fmt: skip
-    return Reading(symbol, f"move:{window}", change, at, price, source, detail)
+    return Reading(
+        asset_id, symbol, f"move:{window}", change, at, price, source, detail
+    )
 
 
 def indicator_value(

@@ -75,7 +75,8 @@ def _after_commit(events: list[AlertEvent], delivery_ids: list[int]) -> None:
         )
         if Channel.EMAIL in event.alert.channels:
             event.deliveries["email"] = {"status": "queued"}
-        AlertEvent.objects.filter(pk=event.pk).update(deliveries=event.deliveries)
+    AlertEvent.objects.bulk_update(events, ["deliveries"])
+    for event in events:
         if Channel.EMAIL in event.alert.channels:
             _send("alerts.send_email", event.pk)
     for pk in delivery_ids:

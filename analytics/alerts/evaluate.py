@@ -19,7 +19,7 @@ from typing import Any
 from django.conf import settings
 from django.db import connection, transaction
 
-from analytics.alerts import conditions, delivery
+from analytics.alerts import conditions, delivery, metrics
 from analytics.alerts.conditions import Reading
 from analytics.alerts.models import Alert, AlertEvent, AlertKind
 from analytics.models import Anomaly
@@ -74,8 +74,8 @@ RETURNING al.id
 """
 
 
-def _params(reading: Reading, asset_id: int) -> dict[str, Any]:
-    return {"asset_id": asset_id, "metric": reading.metric, "value": reading.value,
+def _params(reading: Reading) -> dict[str, Any]:
+    return {"asset_id": reading.asset_id, "metric": reading.metric, "value": reading.value,
             "at": reading.at}  # fmt: skip
 
 
@@ -84,18 +84,11 @@ def check_readings(readings: list[Reading]) -> list[AlertEvent]:
     firing and hands them to delivery after commit. Returns the events."""
     if not readings:
         return []
-    assets = dict(
-        Asset.objects.filter(symbol__in={r.symbol for r in readings}).values_list(
-            "symbol", "id"
-        )
-    )
     fired: list[tuple[int, Reading]] = []
-    with transaction.atomic():
+    with metrics.alert_evaluation_seconds.time(), transaction.atomic():
         with connection.cursor() as cursor:
             for reading in readings:
-                if reading.symbol not in assets:
-                    continue
-                params = _params(reading, assets[reading.symbol])
+                params = _params(reading)
                 cursor.execute(_REARM, params)
                 cursor.execute(_FIRE, params)
                 fired += [(pk, reading) for (pk,) in cursor.fetchall()]
@@ -111,6 +104,8 @@ def _store_events(fired: list[tuple[int, Reading]]) -> list[AlertEvent]:
     )
     events = [_event(alerts[pk], reading) for pk, reading in fired]
     AlertEvent.objects.bulk_create(events)
+    for event in events:
+        metrics.alerts_fired.labels(event.alert.kind).inc()
     delivery.queue(events)
     return events
 
@@ -162,18 +157,20 @@ def _message(alert: Alert, reading: Reading) -> str:
 
 def check_prices(prices: Iterable[LatestPrice]) -> list[AlertEvent]:
     """Every fresh price: price alerts, and the % moves of the windows alerts use."""
-    prices = list(prices)
-    if not prices:
-        return []
-    readings = [
-        Reading(p["symbol"], "price", float(p["price"]), _time(p["as_of"]),
-                float(p["price"]), p["source"], {})
-        for p in prices
-    ]  # fmt: skip
     by_symbol = {p["symbol"]: p for p in prices}
+    if not by_symbol:
+        return []
+    ids = dict(
+        Asset.objects.filter(symbol__in=list(by_symbol)).values_list("symbol", "id")
+    )
+    readings = [
+        Reading(ids[s], s, "price", float(p["price"]), _time(p["as_of"]),
+                float(p["price"]), p["source"], {})
+        for s, p in by_symbol.items() if s in ids
+    ]  # fmt: skip
     windows = (
         Alert.objects.filter(
-            enabled=True, kind=AlertKind.MOVE, asset__symbol__in=list(by_symbol)
+            enabled=True, kind=AlertKind.MOVE, asset_id__in=ids.values()
         )
         .values_list("asset_id", "asset__symbol", "window")
         .distinct()
@@ -209,11 +206,9 @@ def check_candles(*, asset_id: int, until: datetime) -> list[AlertEvent]:
         )
         if found is not None:
             value, at = found
-            readings.append(
-                Reading(
-                    alert.asset.symbol, alert.metric, value, at, None, "candles", {}
-                )
-            )
+            reading = Reading(asset_id, alert.asset.symbol, alert.metric, value, at,
+                              None, "candles", {})  # fmt: skip
+            readings.append(reading)
     return check_readings(readings)
 
 
@@ -238,7 +233,7 @@ def check_anomalies(anomalies: Iterable[Anomaly]) -> list[AlertEvent]:
             detail = {"kind": anomaly.kind, "interval": anomaly.interval,
                       "window": anomaly.window, "score": anomaly.score,
                       "anomaly_id": anomaly.pk}  # fmt: skip
-            reading = Reading(symbol, "anomaly", anomaly.score, anomaly.time, None,
+            reading = Reading(anomaly.asset_id, symbol, "anomaly", anomaly.score, anomaly.time, None,
                               "anomalies", detail)  # fmt: skip
             events += _store_events([(pk, reading) for (pk,) in cursor.fetchall()])
     return events

@@ -91,6 +91,12 @@ class Alert(models.Model):
                 condition=Q(enabled=True, armed=False, rearm_at__isnull=False),
                 name="alert_cooldown",
             ),
+            # Which % move windows a price needs computing.
+            models.Index(
+                fields=["asset", "window"],
+                condition=Q(enabled=True, kind="move"),
+                name="alert_move_windows",
+            ),
             models.Index(fields=["user", "-created_at"], name="alert_user"),
         ]
 

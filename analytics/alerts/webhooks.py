@@ -22,6 +22,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import F
 
+from analytics.alerts import metrics
 from analytics.alerts.delivery import event_payload
 from analytics.alerts.models import DeliveryStatus, WebhookDelivery, WebhookEndpoint
 from marketpulse.errors import InvalidInput
@@ -121,6 +122,7 @@ def attempt(delivery_id: int) -> WebhookDelivery | None:
         {"type": "alert", "event": event_payload(event)}, option=orjson.OPT_UTC_Z
     )
     result = post(endpoint, body, event_id=event.pk)
+    metrics.webhook_attempts.labels("delivered" if result.ok else "failed").inc()
     now = datetime.now(UTC)
     with transaction.atomic():
         delivery.attempts += 1
@@ -160,5 +162,6 @@ def _count_failure(endpoint: WebhookEndpoint, result: Attempt, now: datetime) ->
         WebhookDelivery.objects.filter(
             endpoint_id=endpoint.pk, status=DeliveryStatus.PENDING
         ).update(status=DeliveryStatus.FAILED, error="endpoint disabled")
+        metrics.webhooks_disabled.inc()
         return True
     return False

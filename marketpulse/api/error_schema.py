@@ -46,9 +46,11 @@ PREFIXES = (
     "/api/v1/sync-runs/",
     "/api/v1/sync/",
     "/api/v1/audit/",
+    "/api/v1/alerts/",
+    "/api/v1/prices/manual/",
 )
 # Routes only operators may use.
-OPERATOR_PREFIXES = ("/api/v1/sync-runs/", "/api/v1/sync/")
+OPERATOR_PREFIXES = ("/api/v1/sync-runs/", "/api/v1/sync/", "/api/v1/prices/manual/")
 
 
 def _statuses(path: str, method: str, operation: dict[str, Any]) -> list[str]:

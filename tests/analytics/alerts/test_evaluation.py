@@ -93,10 +93,12 @@ def test_an_alert_already_true_when_created_waits_for_the_next_crossing(alice, b
 def test_a_late_or_redelivered_reading_fires_nothing(alice, btc):
     rule = alert(alice, btc, kind="price", direction="above", level=100)
     at = T0 + timedelta(minutes=1)
-    crossing = Reading("BTC", "price", 101, at, 101, "test", {})
+    crossing = Reading(btc.pk, "BTC", "price", 101, at, 101, "test", {})
     assert len(evaluate.check_readings([crossing])) == 1
     assert evaluate.check_readings([crossing]) == []  # the same message again
-    back = Reading("BTC", "price", 99, at + timedelta(seconds=5), 99, "test", {})
+    back = Reading(
+        btc.pk, "BTC", "price", 99, at + timedelta(seconds=5), 99, "test", {}
+    )
     evaluate.check_readings([back])
     rule.refresh_from_db()
     assert rule.armed is True
@@ -128,7 +130,7 @@ def test_among_thousands_of_alerts_only_those_a_price_reaches_change(alice, btc)
     )  # fmt: skip
     before = set(Alert.objects.values_list("id", "armed", "fired_count", "rearm_at"))
     [event] = evaluate.check_readings(
-        [Reading("BTC", "price", 1200.5, T0, 1200.5, "t", {})]
+        [Reading(btc.pk, "BTC", "price", 1200.5, T0, 1200.5, "t", {})]
     )
     assert (event.alert.asset_id, event.alert.level) == (btc.pk, 1200.0)
     after = set(Alert.objects.values_list("id", "armed", "fired_count", "rearm_at"))
@@ -219,7 +221,7 @@ def test_two_connections_checking_the_same_price_fire_each_alert_once():
         AlertFactory.build(user=user, asset=asset, level=float(100 + n))
         for n in range(50)
     )
-    reading = Reading("BTC", "price", 1000.0, T0, 1000.0, "test", {})
+    reading = Reading(asset.pk, "BTC", "price", 1000.0, T0, 1000.0, "test", {})
     start = threading.Barrier(2)
     results: list[int] = []
 
