@@ -3,7 +3,7 @@
 // forecast with its bands and the accuracy table. Scrolling left pages older candles by
 // the history API's cursor.
 import { CandlestickSeries, HistogramSeries, LineSeries, createSeriesMarkers } from "lightweight-charts";
-import { ApiError, get, hasEndpoint } from "@mp/api.js";
+import { ApiError, get, hasEndpoint, post } from "@mp/api.js";
 import { bar, makeChart, markDrawn, seconds, upDown, volumeBar } from "@mp/chart.js";
 import { onThemeChange } from "@mp/common.js";
 import { el, pct, price, time, trend } from "@mp/fmt.js";
@@ -274,15 +274,19 @@ async function loadAnomalies() {
   renderAnomalies();
 }
 
-// --- forecast and accuracy (404 until the forecasts API exists: "no forecast yet") -----
+// --- forecast and accuracy (skipped, "No forecast yet", while the API lacks them) --------
 
 const signedIn = document.body.dataset.signedIn === "true";
+const horizonSelect = document.getElementById("forecast-horizon");
+const sourceSelect = document.getElementById("accuracy-source");
+const makeButton = document.getElementById("forecast-make");
+
 async function optional(name, path, query) {
   if (!(await hasEndpoint(name))) return null;
   try {
     return await get(path, query);
   } catch (error) {
-    if (error instanceof ApiError && (error.status === 404 || error.status === 401 || error.status === 403)) return null;
+    if (error instanceof ApiError && [401, 403, 404].includes(error.status)) return null;
     throw error;
   }
 }
@@ -291,16 +295,19 @@ async function loadForecast() {
   for (const s of forecastSeries) chart.removeSeries(s);
   forecastSeries = [];
   const box = document.getElementById("forecast");
-  const page = signedIn ? await optional("analytics/predictions", "/api/v1/analytics/predictions/", { symbol }) : null;
+  const available = await hasEndpoint("analytics/predictions");
+  if (makeButton) makeButton.hidden = !available;
+  // Predictions are each user's own: anonymous visitors see the accuracy only.
+  const page = signedIn ? await optional("analytics/predictions", "/api/v1/analytics/predictions/", { symbol, horizon: horizonSelect.value, limit: 1 }) : null;
   const latest = page && page.results && page.results[0];
   if (!latest) {
     box.replaceChildren(el("p", { class: "muted", id: "no-forecast", text: signedIn ? "No forecast yet." : "No forecast yet (forecasts are per user: sign in)." }));
     meta();
     return;
   }
-  box.replaceChildren(el("p", {},
+  box.replaceChildren(el("p", { id: "forecast-point" },
     `${latest.model}: ${price(latest.price, quote)} at ${time(latest.target_time)} `,
-    el("span", { class: "muted small", text: `(made ${time(latest.made_at)}, horizon ${latest.horizon})` })));
+    el("span", { class: "muted small", text: `(from ${price(latest.last_close, quote)} at ${time(latest.as_of)}, made ${time(latest.made_at)})` })));
   const intervals = latest.intervals || {};
   const rows = Object.entries(intervals).map(([level, [lo, hi]]) =>
     el("tr", {}, el("th", { scope: "row", text: `${level}%` }), el("td", { class: "num", text: price(lo, quote) }), el("td", { class: "num", text: price(hi, quote) })));
@@ -309,11 +316,12 @@ async function loadForecast() {
       el("thead", {}, el("tr", {}, el("th", { scope: "col", text: "Band" }), el("th", { scope: "col", class: "num", text: "Low" }), el("th", { scope: "col", class: "num", text: "High" }))),
       el("tbody", {}, ...rows)));
   }
-  // Drawn from the last candle to the target time: the point and its bands.
-  const from = data.length ? data[data.length - 1] : null;
+  // Drawn from the forecast's origin (its last close) to the target time: the point and
+  // its 80% and 95% bands.
+  const origin = seconds(latest.as_of);
   const target = seconds(latest.target_time);
-  if (from && target > seconds(from.open_time)) {
-    const start = { time: seconds(from.open_time), value: from.close };
+  if (target > origin) {
+    const start = { time: origin, value: latest.last_close };
     const line = (value, color, style) => {
       const s = chart.addSeries(LineSeries, { color, lineWidth: 1, lineStyle: style, priceLineVisible: false, lastValueVisible: false, crosshairMarkerVisible: false });
       s.setData([start, { time: target, value }]);
@@ -332,20 +340,38 @@ async function loadForecast() {
 
 async function loadAccuracy() {
   const box = document.getElementById("accuracy");
-  const body = await optional("analytics/accuracy", "/api/v1/analytics/accuracy/", { symbol, source: "live" });
+  const body = await optional("analytics/accuracy", "/api/v1/analytics/accuracy/", { symbol, horizon: horizonSelect.value, source: sourceSelect.value });
   if (!body || !body.count) {
     box.replaceChildren(el("p", { class: "muted small", text: "No accuracy figures yet: forecasts are scored once their target time has passed." }));
     return;
   }
-  const cells = [["Forecasts scored", String(body.count)], ["Mean absolute error", price(body.mae, quote)],
+  const money = (v) => (v === null || v === undefined ? "–" : price(v, quote));
+  const cells = [["Forecasts scored", `${body.targets ?? body.count} of ${body.count}`], ["Mean absolute error", money(body.mae)],
+    ["Naive (price stays) MAE", money(body.naive_mae)],
     ["Skill vs naive", body.skill_vs_naive === null ? "–" : pct(body.skill_vs_naive * 100)]];
   for (const [level, figures] of Object.entries(body.intervals || {})) {
-    cells.push([`${level}% band coverage`, pct(figures.coverage * 100, { signed: false })]);
+    cells.push([`${level}% band: coverage, mean width`, `${figures.coverage === null ? "–" : pct(figures.coverage * 100, { signed: false })}, ${money(figures.mean_width)}`]);
   }
   box.replaceChildren(
     el("p", { id: "verdict", text: body.verdict ?? "" }),
     el("table", { class: "data", "aria-label": "Forecast accuracy" }, el("tbody", {},
       ...cells.map(([k, v]) => el("tr", {}, el("th", { scope: "row", text: k }), el("td", { class: "num", text: v }))))));
+}
+
+horizonSelect.addEventListener("change", () => Promise.all([loadForecast(), loadAccuracy()]).catch(failed));
+sourceSelect.addEventListener("change", () => loadAccuracy().catch(failed));
+if (makeButton) {
+  makeButton.addEventListener("click", async () => {
+    makeButton.disabled = true;
+    try {
+      await post("/api/v1/analytics/predictions/", { symbol, horizon: horizonSelect.value });
+      await Promise.all([loadForecast(), loadAccuracy()]);
+    } catch (error) {
+      showError(`Forecast: ${error.message}`);
+    } finally {
+      makeButton.disabled = false;
+    }
+  });
 }
 
 // --- start ---------------------------------------------------------------------------
