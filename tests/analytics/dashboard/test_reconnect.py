@@ -44,3 +44,27 @@ def test_the_overview_survives_a_server_restart(
         expect(cell).to_have_text("64,200.00 USD")
         assert page.evaluate("window.sameDocument") is True  # no reload
     assert any("WebSocket connection to" in line for line in problems.console)
+
+
+def test_the_asset_page_resubscribes_its_kline_stream_after_a_restart(
+    open_page, server_env, market, problems
+):
+    port = servers.free_port()
+    problems.allowed.append("WebSocket connection to 'ws://127.0.0.1:")
+    with servers.asgi_server_process(server_env, port=port) as (base, process):
+        page = open_page(base)
+        page.goto("/assets/ETH/?interval=1h")
+        chart = page.locator("#chart")
+        expect(chart).to_have_attribute("data-bars", "1000")
+        conn = page.locator("#conn")
+        expect(conn).to_have_attribute("data-state", "live")
+        process.terminate()
+        process.wait(timeout=15)
+        expect(conn).to_have_attribute("data-state", re.compile("down|reconnecting"))
+
+    with servers.asgi_server_process(server_env, port=port):
+        expect(conn).to_have_attribute("data-state", "live", timeout=30_000)
+        price = set_price("ETH", 3150.0)
+        expect(chart).to_have_attribute("data-live-at", price["as_of"])
+        expect(chart).to_have_attribute("data-bars", "1001")
+        expect(page.locator("#asset-price")).to_have_text("3,150.00 USD")
