@@ -20,6 +20,7 @@ from marketpulse.accounts.views import ApiKeyViewSet
 from marketpulse.api.throttles import LoginThrottle
 from marketpulse.audit import AuditEntryViewSet
 from portfolio.views import PortfolioViewSet, TradeViewSet
+from prices import latest_views
 from prices.ingest.views import ManualPriceViewSet, SyncRunViewSet, SyncViewSet
 from prices.views import PriceViewSet
 
@@ -53,6 +54,13 @@ urlpatterns = [
         "api/v1/auth/token/refresh/",
         TokenRefreshView.as_view(throttle_classes=[LoginThrottle]),
         name="token-refresh",
+    ),
+    # The lean path of the most-polled reads (prices/latest_views.py), before the router.
+    path("api/v1/prices/latest/", latest_views.latest, name="latest-lean"),
+    path(
+        "api/v1/prices/latest/<str:symbol>/",
+        latest_views.latest_one,
+        name="latest-one-lean",
     ),
     path("api/v1/", include(router.urls)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
