@@ -62,6 +62,9 @@ def test_the_overview_says_when_prices_are_replayed_and_when_they_are_stale(
     # Two hours without an update (as a stopped beat would leave them): stale.
     two_hours_ago = datetime.now(UTC) - timedelta(hours=2)
     Asset.objects.update(price_as_of=two_hours_ago, price_source="replay")
+    # Redis emptied too (latest prices, the response cache): the REST listing and the
+    # stream's snapshot then both read the stale rows from PostgreSQL.
+    caches["default"].clear()
     caches["responses"].clear()
     page.reload()
     expect(banner).to_contain_text("Prices are stale: the last update was 2 h ago.")
