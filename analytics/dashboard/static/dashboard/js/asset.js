@@ -65,6 +65,7 @@ async function loadCandles() {
   showError("");
   const page = await get(`/api/v1/prices/${symbol}/candles/`, { interval, order: "desc", limit: PAGE });
   if (mine !== generation) return;
+  if (!performance.getEntriesByName("candles-received").length) performance.mark("candles-received");
   data = page.results.reverse();
   older = page.next;
   quote = page.quote;
