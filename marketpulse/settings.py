@@ -84,6 +84,7 @@ INSTALLED_APPS = [
     "portfolio",
     "analytics",
     "analytics.alerts",
+    "analytics.dashboard",
 ]
 
 MIDDLEWARE = [
@@ -103,6 +104,11 @@ MIDDLEWARE = [
     # Last, as axes asks: turns an admin sign-in it locked out into the envelope's 429.
     "axes.middleware.AxesMiddleware",
 ]
+
+# The browser pages sign in with a session (the API takes tokens and keys too).
+LOGIN_URL = "dashboard:signin"
+LOGIN_REDIRECT_URL = "dashboard:portfolio"
+LOGOUT_REDIRECT_URL = "dashboard:overview"
 
 # axes first: it refuses a locked-out username or address before any password is checked.
 AUTHENTICATION_BACKENDS = [
@@ -296,6 +302,12 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
+# The pages' libraries come from node_modules/ (npm ci), found by the dashboard's finder.
+STATICFILES_FINDERS = [
+    "django.contrib.staticfiles.finders.FileSystemFinder",
+    "django.contrib.staticfiles.finders.AppDirectoriesFinder",
+    "analytics.dashboard.finders.NodeModulesFinder",
+]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {

@@ -1,4 +1,5 @@
-"""URL root: one router for the whole REST API under /api/v1/, docs, health, admin."""
+"""URL root: one router for the whole REST API under /api/v1/, docs, health, admin, and
+the browser pages (everything else)."""
 
 from django.contrib import admin
 from django.urls import include, path
@@ -69,6 +70,8 @@ urlpatterns = [
     path("health/live/", health.live, name="health-live"),
     path("metrics", metrics.metrics_view, name="metrics"),
     path("admin/", admin.site.urls),
+    # Last: the pages claim `/` and a few names; every other path stays a JSON 404.
+    path("", include("analytics.dashboard.urls")),
 ]
 
 handler400 = "marketpulse.api.errors.bad_request"

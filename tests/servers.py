@@ -81,10 +81,14 @@ def asgi_server(
 
 @contextlib.contextmanager
 def asgi_server_process(
-    env: dict[str, str], workers: int = 1, output: Any = None
+    env: dict[str, str],
+    workers: int = 1,
+    output: Any = None,
+    port: int | None = None,
 ) -> Iterator[tuple[str, subprocess.Popen]]:
-    """The web server and its process (to kill it the hard way)."""
-    port = free_port()
+    """The web server and its process (to kill it the hard way); a `port` given starts it
+    where an earlier one ran (a restart, as browsers see it)."""
+    port = port or free_port()
     command = [
         str(BIN / "uvicorn"), "marketpulse.asgi:application",
         "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers),
