@@ -4,6 +4,12 @@ WORKDIR /build
 COPY requirements.txt .
 RUN pip wheel --no-cache-dir --wheel-dir /wheels -r requirements.txt
 
+# The pages' browser libraries, exactly as package-lock.json pins them (never a CDN).
+FROM node:20-slim AS npm
+WORKDIR /build
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --no-audit --no-fund
+
 FROM python:3.12-slim AS runtime
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PATH="/opt/venv/bin:$PATH"
 RUN python -m venv /opt/venv \
@@ -12,6 +18,7 @@ COPY --from=build /wheels /wheels
 RUN pip install --no-cache-dir --no-index --find-links /wheels /wheels/* && rm -rf /wheels
 WORKDIR /app
 COPY --chown=marketpulse:marketpulse . .
+COPY --from=npm --chown=marketpulse:marketpulse /build/node_modules ./node_modules
 USER marketpulse
 # Static files are collected at build time; SECRET_KEY is only needed to import settings.
 RUN SECRET_KEY=build DATABASE_URL=postgresql://x/x REDIS_URL=redis://x \

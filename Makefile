@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 EMBEDDED := $(BIN)/python -m marketpulse.embedded
 
-.PHONY: run test lint format bench venv clean-var
+.PHONY: run test lint format bench venv npm clean-var
 
 $(BIN)/.installed: requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -16,10 +16,18 @@ $(BIN)/.installed: requirements.txt requirements-dev.txt
 
 venv: $(BIN)/.installed
 
-run: venv
+# The pages' browser libraries (lightweight-charts; axe-core for the tests), exactly as
+# package-lock.json pins them; reinstalled when the lock file changes. Needs Node and npm.
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+npm: node_modules/.installed
+
+run: venv npm
 	PORT=$(PORT) $(EMBEDDED) --publish -- bin/serve
 
-test: venv
+test: venv npm
 	$(EMBEDDED) -- $(BIN)/pytest $(PYTEST_ARGS)
 
 # mypy's Django plugin loads the settings: placeholders, nothing is connected to.
@@ -36,7 +44,7 @@ format: venv
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-bench: venv
+bench: venv npm
 	$(EMBEDDED) -- $(BIN)/python -m bench
 
 clean-var:

@@ -33,6 +33,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from numpy.lib.stride_tricks import sliding_window_view
 
+from analytics.alerts.evaluate import check_anomalies
 from analytics.models import Anomaly, AnomalyKind
 from assets.models import Asset
 from prices import selectors
@@ -218,6 +219,7 @@ def store(*, asset_id: int, interval: str, found: list[Found]) -> list[Anomaly]:
         Anomaly.objects.bulk_create(new, ignore_conflicts=True)
         return []
     publish_recent(new)
+    check_anomalies(new)
     return new
 
 
@@ -249,6 +251,7 @@ def record_price_disagreements(*, items: list[dict[str, Any]]) -> list[Anomaly]:
         if created:
             recorded.append(anomaly)
     publish_recent(recorded)
+    check_anomalies(recorded)
     return recorded
 
 

@@ -14,7 +14,6 @@ from drf_spectacular.utils import (
 )
 from rest_framework import viewsets
 from rest_framework.exceptions import NotFound, ValidationError
-from rest_framework.pagination import CursorPagination
 from rest_framework.request import Request
 
 from analytics import indicators, overview
@@ -33,6 +32,7 @@ from assets.models import Asset
 from assets.schema import SYMBOL_PARAMETER
 from assets.symbols import symbol_error
 from marketpulse.api import caching
+from marketpulse.api.pagination import StrictCursorPagination
 from marketpulse.api.renderers import OrjsonRenderer, dumps
 from marketpulse.api.schema import NOT_FOUND, READ_ERRORS
 
@@ -216,50 +216,8 @@ class MarketViewSet(viewsets.ViewSet):
         )
 
 
-class AnomalyCursor(CursorPagination):
-    """Newest first; a bad `cursor` or `limit` is a 400 naming it (not DRF's 404)."""
-
+class AnomalyCursor(StrictCursorPagination):
     ordering = ("-time", "-id")
-    page_size = 100
-    page_size_query_param = "limit"
-    max_page_size = 500
-
-    def get_page_size(self, request: Request) -> int:
-        raw = request.query_params.get(self.page_size_query_param)
-        if raw is None:
-            return self.page_size
-        if not raw.isdigit() or not 1 <= int(raw) <= self.max_page_size:
-            raise ValidationError(
-                {"limit": [f"A whole number from 1 to {self.max_page_size}."]}
-            )
-        return int(raw)
-
-    def get_schema_operation_parameters(self, view: Any) -> list[dict[str, Any]]:
-        parameters = super().get_schema_operation_parameters(view)
-        for parameter in parameters:
-            if parameter["name"] == self.page_size_query_param:
-                parameter["schema"].update(
-                    minimum=1, maximum=self.max_page_size, default=self.page_size
-                )
-            if parameter["name"] == self.cursor_query_param:
-                parameter["schema"]["minLength"] = 1
-        return parameters
-
-    def decode_cursor(self, request: Request):  # type: ignore[no-untyped-def]
-        if request.query_params.get(self.cursor_query_param) == "":
-            raise ValidationError(
-                {
-                    "cursor": [
-                        "May not be empty: follow `next` as given, or leave it out."
-                    ]
-                }
-            )
-        try:
-            return super().decode_cursor(request)
-        except NotFound:
-            raise ValidationError(
-                {"cursor": ["Invalid cursor; follow `next` as given."]}
-            ) from None
 
 
 @extend_schema_view(

@@ -1,7 +1,22 @@
+from typing import Any
+
 from django.conf import settings
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from assets.models import Asset
+from assets.symbols import SYMBOL_PATTERN
+
+
+@extend_schema_field({"type": "string", "pattern": SYMBOL_PATTERN})
+class SymbolField(serializers.SlugRelatedField):
+    """An asset by symbol, case-insensitive; anything unlike a symbol is simply unknown
+    (and never reaches the database: PostgreSQL refuses NUL bytes with an error)."""
+
+    def to_internal_value(self, data: Any) -> Asset:
+        if not isinstance(data, str) or len(data) > 20 or "\x00" in data:
+            self.fail("does_not_exist", slug_name=self.slug_field, value=str(data)[:20])
+        return super().to_internal_value(data.upper())
 
 
 class AssetSerializer(serializers.ModelSerializer):

@@ -8,7 +8,16 @@ from pathlib import Path
 from marketpulse.embedded import VAR_DIR
 
 # Section modules, in the order they run. A section returns {"name": {"metric": value}}.
-SECTIONS = ["api", "imports", "fanout", "portfolio", "indicators", "forecasts"]
+SECTIONS = [
+    "api",
+    "imports",
+    "fanout",
+    "portfolio",
+    "indicators",
+    "alerts",
+    "pages",
+    "forecasts",
+]
 
 
 def print_table(results: dict[str, dict[str, float]]) -> None:

@@ -15,6 +15,9 @@
   serves metrics in multiprocess mode, as `make run` does); `latest` and
   `latest_metrics_off` are measured in the same interleaved rounds, and
   `metrics_overhead` reports both and how far apart they are.
+- Logging overhead: a third server logs at INFO (the default: one JSON access line per
+  request, into a file); `latest_log_info` against `latest` (WARNING) is
+  `logging_overhead`. Also the latest list, the asset list and one asset (issue 17).
 """
 
 import json
@@ -335,11 +338,15 @@ def main() -> dict[str, dict]:
         on_env = {**env, "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir)}
         off_env = {**env, "METRICS_ENABLED": "false"}
         off_env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+        # As shipped: INFO, one JSON access line per request, written to a file.
+        log_env = {**on_env, "LOG_LEVEL": "INFO"}
         with (
+            open(Path(tmp) / "access.log", "w") as log_file,
             asgi_server(on_env, workers=2) as base,
             asgi_server(off_env, workers=2) as off_base,
+            asgi_server(log_env, workers=2, output=log_file) as log_base,
         ):
-            results = serve_and_measure(wrk, tmp, base, off_base)
+            results = serve_and_measure(wrk, tmp, base, off_base, log_base)
     ceiling = results["ceiling"]["rps"]
     for figures in results.values():
         figures["vs_ceiling"] = round(figures["rps"] / ceiling, 3)
@@ -350,11 +357,18 @@ def main() -> dict[str, dict]:
         "off_minus_on_pct": round(100 * (off - on) / off, 1),
     }
     print(f"   metrics_overhead: {results['metrics_overhead']}", flush=True)
+    quiet, logged = results["latest"]["rps"], results["latest_log_info"]["rps"]
+    results["logging_overhead"] = {
+        "warning_rps": quiet,
+        "info_rps": logged,
+        "cost_pct": round(100 * (quiet - logged) / quiet, 1),
+    }
+    print(f"   logging_overhead: {results['logging_overhead']}", flush=True)
     return results
 
 
 def serve_and_measure(
-    wrk: str, tmp: str, base: str, off_base: str
+    wrk: str, tmp: str, base: str, off_base: str, log_base: str
 ) -> dict[str, dict[str, Any]]:
     """Every target, the metrics-off server's `latest` among them, in shared rounds."""
     scripts = {}
@@ -366,6 +380,10 @@ def serve_and_measure(
         ("ceiling", "/health/live/", None),
         ("latest", "/api/v1/prices/latest/BTC/", None),
         ("latest_metrics_off", f"{off_base}/api/v1/prices/latest/BTC/", None),
+        ("latest_log_info", f"{log_base}/api/v1/prices/latest/BTC/", None),
+        ("latest_list", "/api/v1/prices/latest/", None),
+        ("assets_list", "/api/v1/assets/?limit=50", None),
+        ("asset_detail", "/api/v1/assets/BTC/", None),
         ("page_1000", "/", scripts["page_1000"]),
         ("year_1d", "/", scripts["year_1d"]),
         ("worst_30m", "/", scripts["worst_30m"]),

@@ -83,6 +83,8 @@ INSTALLED_APPS = [
     "prices.ingest",
     "portfolio",
     "analytics",
+    "analytics.alerts",
+    "analytics.dashboard",
     "analytics.forecasts",
 ]
 
@@ -103,6 +105,11 @@ MIDDLEWARE = [
     # Last, as axes asks: turns an admin sign-in it locked out into the envelope's 429.
     "axes.middleware.AxesMiddleware",
 ]
+
+# The browser pages sign in with a session (the API takes tokens and keys too).
+LOGIN_URL = "dashboard:signin"
+LOGIN_REDIRECT_URL = "dashboard:portfolio"
+LOGOUT_REDIRECT_URL = "dashboard:overview"
 
 # axes first: it refuses a locked-out username or address before any password is checked.
 AUTHENTICATION_BACKENDS = [
@@ -296,6 +303,12 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
+# The pages' libraries come from node_modules/ (npm ci), found by the dashboard's finder.
+STATICFILES_FINDERS = [
+    "django.contrib.staticfiles.finders.FileSystemFinder",
+    "django.contrib.staticfiles.finders.AppDirectoriesFinder",
+    "analytics.dashboard.finders.NodeModulesFinder",
+]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
@@ -368,8 +381,11 @@ SPECTACULAR_SETTINGS = {
     # accepts (`minLength: 1` where a field may not be blank, token credentials included),
     # a response what is sent (blank strings too).
     "COMPONENT_SPLIT_REQUEST": True,
-    # The forecast horizons and model families are one choice set each, wherever named.
+    # Two choice sets share the field name "kind" (alerts' and anomalies'); the forecast
+    # horizons and model families are one choice set each, wherever named.
     "ENUM_NAME_OVERRIDES": {
+        "AlertKindEnum": "analytics.alerts.models.AlertKind",
+        "AnomalyKindEnum": "analytics.models.AnomalyKind",
         "ForecastHorizonEnum": "analytics.forecasts.models.Horizon",
         "ForecastModelEnum": "analytics.forecasts.models.Family",
     },
@@ -410,15 +426,7 @@ LOGGING = {
     "disable_existing_loggers": False,
     "filters": {"request_id": {"()": "marketpulse.api.middleware.RequestIdLogFilter"}},
     "formatters": {
-        "json": {
-            "()": "pythonjsonlogger.json.JsonFormatter",
-            "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s",
-            "rename_fields": {
-                "asctime": "time",
-                "levelname": "level",
-                "name": "logger",
-            },
-        },
+        "json": {"()": "marketpulse.logs.JsonLines"},
     },
     "handlers": {
         "console": {
@@ -470,7 +478,11 @@ SYNC_RUN_RETENTION_DAYS = env.int("SYNC_RUN_RETENTION_DAYS", default=7)
 # (asset_id, interval, first open time, last open time): prices stays unaware of analytics.
 CANDLE_WRITE_TASKS = env.list(
     "CANDLE_WRITE_TASKS",
-    default=["analytics.detect_anomalies", "forecasts.score_written_candles"],
+    default=[
+        "analytics.detect_anomalies",
+        "alerts.evaluate_candles",
+        "forecasts.score_written_candles",
+    ],
 )
 # Sent by the prices sync with the fresh prices of another provider it replaced.
 PRICE_CROSS_CHECK_TASK = env.str(
@@ -494,6 +506,23 @@ ANOMALY_DISAGREEMENT_PCT = env.float("ANOMALY_DISAGREEMENT_PCT", default=2.0)
 ANOMALY_DISAGREEMENT_MAX_AGE = env.int("ANOMALY_DISAGREEMENT_MAX_AGE", default=900)
 # Anomalies younger than this (seconds) are pushed live; older ones only stored.
 ANOMALY_PUBLISH_MAX_AGE = env.int("ANOMALY_PUBLISH_MAX_AGE", default=86400)
+
+# --- Alerts (issue 14) ---------------------------------------------------------------------
+ALERTS_MAX_PER_USER = env.int("ALERTS_MAX_PER_USER", default=100)
+WEBHOOKS_MAX_PER_USER = env.int("WEBHOOKS_MAX_PER_USER", default=10)
+# Webhooks: seconds per attempt, attempts per event (backoff BASE * 2^n seconds between
+# them), consecutive failed attempts after which an endpoint is disabled.
+ALERT_WEBHOOK_TIMEOUT = env.float("ALERT_WEBHOOK_TIMEOUT", default=5.0)
+ALERT_WEBHOOK_MAX_ATTEMPTS = env.int("ALERT_WEBHOOK_MAX_ATTEMPTS", default=5)
+ALERT_WEBHOOK_RETRY_BASE = env.float("ALERT_WEBHOOK_RETRY_BASE", default=10.0)
+ALERT_WEBHOOK_DISABLE_AFTER = env.int("ALERT_WEBHOOK_DISABLE_AFTER", default=15)
+# Webhook URLs resolving to loopback, private, link-local or reserved addresses are
+# refused (SSRF) unless this is set (tests, an intranet receiver).
+ALERT_WEBHOOK_ALLOW_PRIVATE = env.bool("ALERT_WEBHOOK_ALLOW_PRIVATE", default=False)
+# Email: Django's backend; the console by default, SMTP through EMAIL_URL.
+EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
+vars().update(EMAIL_CONFIG)
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="alerts@marketpulse.local")
 
 # --- Forecasts (issue 15) -----------------------------------------------------------------
 # Candles each training reads (the latest, per asset and horizon) and the least it needs.

@@ -1,4 +1,5 @@
-"""URL root: one router for the whole REST API under /api/v1/, docs, health, admin."""
+"""URL root: one router for the whole REST API under /api/v1/, docs, health, admin, and
+the browser pages (everything else)."""
 
 from django.contrib import admin
 from django.urls import include, path
@@ -10,6 +11,7 @@ from drf_spectacular.views import (
 from rest_framework.routers import DefaultRouter
 from rest_framework_simplejwt.views import TokenRefreshView
 
+from analytics.alerts.views import AlertEventViewSet, AlertViewSet, WebhookViewSet
 from analytics.forecasts.views import (
     AccuracyViewSet,
     ForecastModelViewSet,
@@ -23,11 +25,14 @@ from marketpulse.accounts.views import ApiKeyViewSet
 from marketpulse.api.throttles import LoginThrottle
 from marketpulse.audit import AuditEntryViewSet
 from portfolio.views import PortfolioViewSet, TradeViewSet
-from prices.ingest.views import SyncRunViewSet, SyncViewSet
+from prices import latest_views
+from prices.ingest.views import ManualPriceViewSet, SyncRunViewSet, SyncViewSet
 from prices.views import PriceViewSet
 
 router = DefaultRouter(trailing_slash=True)
 router.register("assets", AssetViewSet, basename="asset")
+# Before "prices": its detail route would take "manual" for a symbol.
+router.register("prices/manual", ManualPriceViewSet, basename="manual-price")
 router.register("prices", PriceViewSet, basename="prices")
 router.register("sync-runs", SyncRunViewSet, basename="sync-run")
 router.register("sync", SyncViewSet, basename="sync")
@@ -40,6 +45,9 @@ router.register("analytics/accuracy", AccuracyViewSet, basename="accuracy")
 router.register("api-keys", ApiKeyViewSet, basename="api-key")
 router.register("audit", AuditEntryViewSet, basename="audit")
 router.register("portfolios", PortfolioViewSet, basename="portfolio")
+router.register("alerts/events", AlertEventViewSet, basename="alert-event")
+router.register("alerts/webhooks", WebhookViewSet, basename="alert-webhook")
+router.register("alerts", AlertViewSet, basename="alert")
 router.register(
     r"portfolios/(?P<portfolio_pk>\d+)/trades", TradeViewSet, basename="trade"
 )
@@ -55,6 +63,13 @@ urlpatterns = [
         TokenRefreshView.as_view(throttle_classes=[LoginThrottle]),
         name="token-refresh",
     ),
+    # The lean path of the most-polled reads (prices/latest_views.py), before the router.
+    path("api/v1/prices/latest/", latest_views.latest, name="latest-lean"),
+    path(
+        "api/v1/prices/latest/<str:symbol>/",
+        latest_views.latest_one,
+        name="latest-one-lean",
+    ),
     path("api/v1/", include(router.urls)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
@@ -63,6 +78,8 @@ urlpatterns = [
     path("health/live/", health.live, name="health-live"),
     path("metrics", metrics.metrics_view, name="metrics"),
     path("admin/", admin.site.urls),
+    # Last: the pages claim `/` and a few names; every other path stays a JSON 404.
+    path("", include("analytics.dashboard.urls")),
 ]
 
 handler400 = "marketpulse.api.errors.bad_request"

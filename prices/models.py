@@ -1,5 +1,6 @@
 """OHLCV history: one row per asset, interval and open time."""
 
+from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 
@@ -138,3 +139,27 @@ class CandleGap(models.Model):
 
     def __str__(self) -> str:
         return f"{self.asset_id} {self.interval} {self.start:%Y-%m-%dT%H:%MZ} x{self.missing}"
+
+
+class ManualPrice(models.Model):
+    """A price an operator recorded by hand (for assets no provider covers, or a
+    correction): stored and published like a provider's, with source "manual"."""
+
+    asset = models.ForeignKey(
+        Asset, on_delete=models.CASCADE, related_name="manual_prices"
+    )
+    price = models.FloatField()
+    as_of = models.DateTimeField()
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True
+    )
+    note = models.CharField(max_length=200, blank=True, default="")
+    # False when a newer price was already stored: kept as a record, not published.
+    applied = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"manual {self.asset_id} {self.price} @ {self.as_of:%Y-%m-%dT%H:%M:%SZ}"

@@ -382,3 +382,55 @@ def latest_listing_figures() -> dict[str, Any] | None:
         "sync_run": run["id"],
         "synced_at": run["finished_at"],
     }
+
+
+@dataclass(frozen=True, slots=True)
+class Reference:
+    """A past close: the price a move is measured against."""
+
+    at: datetime  # the candle's close time
+    price: float
+    interval: str
+
+
+def close_before(
+    *, asset_id: int, moment: datetime, within: timedelta
+) -> Reference | None:
+    """The close of the latest stored candle that closed at or before `moment`, read
+    from the finest stored interval no longer than `within` that has one closing in
+    its own last bucket before `moment` (so the reference is at most one candle old);
+    None when no interval does (a gap, or no history)."""
+    for interval in ("1m", "5m", "15m", "30m", "1h", "4h", "1d", "1w"):
+        step = DURATIONS[interval]
+        if step > within:
+            break
+        row = (
+            Candle.objects.filter(
+                asset_id=asset_id,
+                interval=interval,
+                open_time__lte=moment - step,
+                open_time__gt=moment - 2 * step,
+            )
+            .order_by("-open_time")
+            .values_list("open_time", "close")
+            .first()
+        )
+        if row is not None:
+            return Reference(at=row[0] + step, price=row[1], interval=interval)
+    return None
+
+
+def last_candle_end(*, asset_id: int) -> datetime | None:
+    """When the newest stored candle of the asset (any interval) closes: one index
+    lookup per interval."""
+    ends = []
+    for interval, step in DURATIONS.items():
+        newest = (
+            Candle.objects.filter(asset_id=asset_id, interval=interval)
+            .order_by("-open_time")
+            .values_list("open_time", flat=True)
+            .first()
+        )
+        if newest is not None:
+            ends.append(newest + step)
+    return max(ends, default=None)

@@ -23,7 +23,7 @@ from rest_framework.request import Request
 
 from assets.models import Asset
 from assets.schema import SYMBOL_PARAMETER
-from assets.symbols import clean_symbol, symbol_error
+from assets.symbols import clean_symbol
 from marketpulse.api import caching
 from marketpulse.api.negotiation import JsonFirstMixin
 from marketpulse.api.renderers import CSVRenderer, OrjsonRenderer, dumps
@@ -33,9 +33,7 @@ from prices.intervals import next_open
 from prices.latest import (
     LatestPrice,
     iso_z,
-    latest_price_read,
     latest_prices,
-    parse_latest_price,
 )
 from prices.rollups import ceil_time
 from prices.serializers import (
@@ -99,13 +97,6 @@ class PriceViewSet(JsonFirstMixin, viewsets.ViewSet):
     lookup_field = "symbol"
     lookup_value_regex = "[^/]+"
 
-    def redis_prefetch(self, request: Request) -> list[tuple[str, tuple]]:
-        """Read by the rate limiter in its own Redis round trip (throttles.py)."""
-        symbol = self.kwargs.get("symbol", "")
-        if self.action == "latest_one" and not symbol_error(symbol):
-            return [latest_price_read(symbol.upper())]
-        return []
-
     @extend_schema(
         summary="Latest prices",
         operation_id="prices_latest",
@@ -148,12 +139,7 @@ class PriceViewSet(JsonFirstMixin, viewsets.ViewSet):
     @action(detail=False, url_path=r"latest/(?P<symbol>[^/]+)")
     def latest_one(self, request: Request, symbol: str) -> HttpResponseBase:
         symbol = clean_symbol(symbol)
-        prefetched = getattr(request._request, "redis_prefetched", None)
-        price = parse_latest_price(prefetched[0]) if prefetched else None
-        if price is not None:
-            prices, hit = [price], True
-        else:
-            prices, hit = latest_prices([symbol])
+        prices, hit = latest_prices([symbol])
         if not prices:
             asset_id_for(symbol)  # 404 for an unknown asset
             raise NotFound(f"No price for {symbol} yet.")

@@ -14,6 +14,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, User
 from factory.django import DjangoModelFactory
 
+from analytics.alerts.models import Alert, WebhookEndpoint
 from analytics.models import MarketReport
 from assets.models import Asset
 from marketpulse.accounts.keys import KEY_START, PREFIX_CHARS, hash_key
@@ -173,3 +174,37 @@ class IdempotencyKeyFactory(DjangoModelFactory[IdempotencyKey]):
     fingerprint = "f" * 64
     response_status = 201
     response_body = factory.LazyFunction(dict)
+
+
+class AlertFactory(DjangoModelFactory[Alert]):
+    """An armed "price above `level`" alert; its engine columns follow `level` (rules of
+    other kinds go through `analytics.alerts.services`, which derives them)."""
+
+    class Meta:
+        model = Alert
+
+    user = factory.SubFactory(UserFactory)
+    asset = factory.SubFactory(AssetFactory)
+    kind = "price"
+    direction = "above"
+    level = 100.0
+    hysteresis = 0.0
+    metric = "price"
+    op = factory.LazyAttribute(lambda alert: alert.direction)
+    threshold = factory.LazyAttribute(lambda alert: alert.level)
+    rearm_threshold = factory.LazyAttribute(
+        lambda alert: (
+            alert.level - alert.hysteresis
+            if alert.direction == "above"
+            else alert.level + alert.hysteresis
+        )
+    )
+
+
+class WebhookEndpointFactory(DjangoModelFactory[WebhookEndpoint]):
+    class Meta:
+        model = WebhookEndpoint
+
+    user = factory.SubFactory(UserFactory)
+    url = factory.Sequence(lambda n: f"https://hooks.example.com/{n}")
+    secret = factory.Sequence(lambda n: f"whsec_test_{n:040d}")

@@ -8,6 +8,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 import httpx
@@ -69,18 +70,25 @@ def running(process: subprocess.Popen) -> Iterator[subprocess.Popen]:
 
 
 @contextlib.contextmanager
-def asgi_server(env: dict[str, str], workers: int = 1) -> Iterator[str]:
-    """The real web server (uvicorn, as in the Procfile); yields its base URL."""
-    with asgi_server_process(env, workers) as (base, _):
+def asgi_server(
+    env: dict[str, str], workers: int = 1, output: Any = None
+) -> Iterator[str]:
+    """The real web server (uvicorn, as in the Procfile); yields its base URL. Its
+    stdout and stderr go to `output` (a file) when given."""
+    with asgi_server_process(env, workers, output) as (base, _):
         yield base
 
 
 @contextlib.contextmanager
 def asgi_server_process(
-    env: dict[str, str], workers: int = 1
+    env: dict[str, str],
+    workers: int = 1,
+    output: Any = None,
+    port: int | None = None,
 ) -> Iterator[tuple[str, subprocess.Popen]]:
-    """The web server and its process (to kill it the hard way)."""
-    port = free_port()
+    """The web server and its process (to kill it the hard way); a `port` given starts it
+    where an earlier one ran (a restart, as browsers see it)."""
+    port = port or free_port()
     command = [
         str(BIN / "uvicorn"), "marketpulse.asgi:application",
         "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers),
@@ -88,7 +96,10 @@ def asgi_server_process(
         # As the Procfile: trust X-Forwarded-For only from the proxies named.
         "--forwarded-allow-ips", env.get("FORWARDED_ALLOW_IPS", ""),
     ]  # fmt: skip
-    with running(subprocess.Popen(command, cwd=BASE_DIR, env=env)) as process:
+    started = subprocess.Popen(
+        command, cwd=BASE_DIR, env=env, stdout=output, stderr=output
+    )
+    with running(started) as process:
         base = f"http://127.0.0.1:{port}"
         wait_until(
             lambda: httpx.get(f"{base}/health/live/", timeout=1).status_code == 200,

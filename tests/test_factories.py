@@ -23,6 +23,8 @@ def test_every_factory_makes_a_row_its_table_accepts():
         factories.TradeFactory(),
         factories.ApiKeyFactory(),
         factories.UserFactory(),
+        factories.AlertFactory(),
+        factories.WebhookEndpointFactory(),
     ]
     assert all(row.pk for row in rows)
 

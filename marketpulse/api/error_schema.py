@@ -46,6 +46,8 @@ PREFIXES = (
     "/api/v1/sync-runs/",
     "/api/v1/sync/",
     "/api/v1/audit/",
+    "/api/v1/alerts/",
+    "/api/v1/prices/manual/",
     "/api/v1/analytics/predictions/",
     "/api/v1/analytics/models/train/",
 )
@@ -53,6 +55,7 @@ PREFIXES = (
 OPERATOR_PREFIXES = (
     "/api/v1/sync-runs/",
     "/api/v1/sync/",
+    "/api/v1/prices/manual/",
     "/api/v1/analytics/models/train/",
 )
 

@@ -1,13 +1,13 @@
-"""Limit/offset paging for lists, strict about its parameters (400 instead of guessing).
+"""Paging, strict about its parameters (400 instead of guessing).
 
-The default paginator of every list (`REST_FRAMEWORK["DEFAULT_PAGINATION_CLASS"]`); the
+Limit/offset is the default paginator of every list (`DEFAULT_PAGINATION_CLASS`); the
 schema states the same bounds the parser enforces.
 """
 
 from typing import Any
 
-from rest_framework.exceptions import ValidationError
-from rest_framework.pagination import LimitOffsetPagination
+from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.pagination import CursorPagination, LimitOffsetPagination
 from rest_framework.request import Request
 
 
@@ -54,3 +54,49 @@ class LimitOffsetPage(LimitOffsetPagination):
                 "default": default,
             }
         return parameters
+
+
+class StrictCursorPagination(CursorPagination):
+    """Cursor pages (subclasses set `ordering`); a bad `cursor` or `limit` is a 400
+    naming it (not DRF's 404)."""
+
+    page_size = 100
+    page_size_query_param = "limit"
+    max_page_size = 500
+
+    def get_page_size(self, request: Request) -> int:
+        raw = request.query_params.get(self.page_size_query_param)
+        if raw is None:
+            return self.page_size
+        if not raw.isdigit() or not 1 <= int(raw) <= self.max_page_size:
+            raise ValidationError(
+                {"limit": [f"A whole number from 1 to {self.max_page_size}."]}
+            )
+        return int(raw)
+
+    def get_schema_operation_parameters(self, view: Any) -> list[dict[str, Any]]:
+        parameters = super().get_schema_operation_parameters(view)
+        for parameter in parameters:
+            if parameter["name"] == self.page_size_query_param:
+                parameter["schema"].update(
+                    minimum=1, maximum=self.max_page_size, default=self.page_size
+                )
+            if parameter["name"] == self.cursor_query_param:
+                parameter["schema"]["minLength"] = 1
+        return parameters
+
+    def decode_cursor(self, request: Request):  # type: ignore[no-untyped-def]
+        if request.query_params.get(self.cursor_query_param) == "":
+            raise ValidationError(
+                {
+                    "cursor": [
+                        "May not be empty: follow `next` as given, or leave it out."
+                    ]
+                }
+            )
+        try:
+            return super().decode_cursor(request)
+        except NotFound:
+            raise ValidationError(
+                {"cursor": ["Invalid cursor; follow `next` as given."]}
+            ) from None

@@ -6,8 +6,9 @@ from django.http import HttpRequest
 from django_celery_beat.admin import PeriodicTaskAdmin
 from django_celery_beat.models import PeriodicTask
 
+from prices.ingest.manual import record_manual_price
 from prices.ingest.tasks import queue_sync
-from prices.models import CandleGap, SyncJob, SyncRun
+from prices.models import CandleGap, ManualPrice, SyncJob, SyncRun
 
 
 @admin.register(SyncRun)
@@ -79,3 +80,29 @@ class AuditedPeriodicTaskAdmin(PeriodicTaskAdmin):
         self, request: HttpRequest, queryset: QuerySet[PeriodicTask]
     ) -> None:
         self._set_enabled(request, queryset, None)
+
+
+@admin.register(ManualPrice)
+class ManualPriceAdmin(admin.ModelAdmin):
+    """Adding one here records the price (published, alerts checked) like
+    `POST /api/v1/prices/manual/`; records are never edited afterwards."""
+
+    list_display = ("asset", "price", "as_of", "applied", "recorded_by", "created_at")
+    list_filter = ("applied",)
+    list_select_related = ("asset", "recorded_by")
+    fields = ("asset", "price", "as_of", "note")
+    autocomplete_fields = ("asset",)
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return obj is None
+
+    def save_model(
+        self, request: HttpRequest, obj: ManualPrice, form: object, change: bool
+    ) -> None:
+        recorded = record_manual_price(
+            asset=obj.asset, price=obj.price, as_of=obj.as_of,
+            user=request.user,  # type: ignore[arg-type]  # admin: a staff user
+            note=obj.note,
+        )  # fmt: skip
+        obj.pk = recorded.manual.pk
+        obj.applied = recorded.manual.applied

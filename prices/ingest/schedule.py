@@ -50,6 +50,8 @@ def default_schedule() -> list[Entry]:
         Entry("housekeeping: audit log past retention", {},
               cron={"minute": "35", "hour": "3"}, expires_seconds=6 * 3600,
               task="marketpulse.purge_audit_log"),
+        Entry("alerts: webhook deliveries left pending", {}, every_seconds=600,
+              expires_seconds=600, task="alerts.retry_pending_webhooks"),
         # Forecasts (analytics.forecasts.tasks): due predictions scored every 5 minutes
         # (candle writes score them too); every model retrained nightly.
         Entry("forecasts: score due predictions", {}, every_seconds=300,

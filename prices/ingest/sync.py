@@ -15,8 +15,9 @@ from functools import partial
 from typing import Any
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 
+from analytics.alerts import evaluate
 from analytics.report import record_market_report
 from assets.models import Asset
 from assets.selectors import tracked_by_rank
@@ -226,6 +227,12 @@ def sync_prices(
     run.updated += int(fresh)
     run.details["stale_prices"] = len(rows) - int(fresh)
     run.details["published"] = publish_all(fresh.prices)
+    try:
+        run.details["alerts_fired"] = len(evaluate.check_prices(fresh.prices))
+    except DatabaseError as error:
+        # The prices are stored and published; the run says the alerts were not checked.
+        logger.exception("alert evaluation failed")
+        run.details["alerts_error"] = str(error)[:300]
 
 
 def cross_check(rows: list[Any], *, served_by: str) -> None:

@@ -1,6 +1,8 @@
-"""Sync runs over HTTP: `GET /api/v1/sync-runs/` and `POST /api/v1/sync/` (operators)."""
+"""Sync runs over HTTP: `GET /api/v1/sync-runs/` and `POST /api/v1/sync/`, and manual
+prices, `POST /api/v1/prices/manual/` (operators)."""
 
-from datetime import UTC
+import math
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import django_filters
@@ -14,6 +16,7 @@ from rest_framework.response import Response
 from assets.models import Asset
 from marketpulse.accounts.permissions import IsOperator
 from marketpulse.api.params import NoEmptyParametersForm
+from prices.ingest.manual import record_manual_price
 from prices.ingest.tasks import queue_sync
 from prices.intervals import Interval
 from prices.models import SyncJob, SyncRun
@@ -103,3 +106,71 @@ class SyncViewSet(mixins.CreateModelMixin, viewsets.GenericViewSet):
                 changes={"job": [None, run.job], "params": [None, run.params]},
             )
         return Response(SyncRunSerializer(run).data, status=status.HTTP_202_ACCEPTED)
+
+
+class ManualPriceSerializer(serializers.Serializer):
+    symbol = serializers.CharField(max_length=20)
+    price = serializers.FloatField(min_value=0)
+    as_of = AwareDateTimeField(
+        required=False, help_text="When the price held (default: now); not the future."
+    )
+    note = serializers.CharField(max_length=200, required=False, allow_blank=True)
+
+    def validate_symbol(self, value: str) -> Asset:
+        asset = Asset.objects.filter(symbol=value.upper()).first()
+        if asset is None:
+            raise serializers.ValidationError("Unknown asset.")
+        return asset
+
+    def validate_price(self, value: float) -> float:
+        if not math.isfinite(value) or value <= 0:
+            raise serializers.ValidationError("Must be a finite positive number.")
+        return value
+
+    def validate_as_of(self, value: datetime) -> datetime:
+        if value > datetime.now(UTC) + timedelta(seconds=60):
+            raise serializers.ValidationError("May not be in the future.")
+        return value
+
+
+class ManualPriceResultSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    symbol = serializers.CharField()
+    price = serializers.FloatField()
+    as_of = serializers.DateTimeField()
+    source = serializers.CharField()  # type: ignore[assignment]
+    applied = serializers.BooleanField(
+        help_text="False: a newer price was already stored; recorded, not published."
+    )
+    alerts_fired = serializers.IntegerField()
+
+
+class ManualPriceViewSet(mixins.CreateModelMixin, viewsets.GenericViewSet):
+    """Records an operator's price for an asset: stored and published like a
+    provider's, with source "manual" (latest price, forming candles, live stream,
+    alerts). Operators only."""
+
+    serializer_class = ManualPriceSerializer
+    permission_classes = [IsOperator]
+
+    @extend_schema(responses={201: ManualPriceResultSerializer})
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        incoming = ManualPriceSerializer(data=request.data)
+        incoming.is_valid(raise_exception=True)
+        data = incoming.validated_data
+        recorded = record_manual_price(
+            asset=data["symbol"],
+            price=data["price"],
+            as_of=data.get("as_of") or datetime.now(UTC),
+            user=request.user,  # type: ignore[arg-type]  # an operator
+            note=data.get("note", ""),
+        )
+        manual = recorded.manual
+        body = {
+            "id": manual.pk, "symbol": manual.asset.symbol, "price": manual.price,
+            "as_of": manual.as_of, "source": "manual", "applied": manual.applied,
+            "alerts_fired": recorded.alerts_fired,
+        }  # fmt: skip
+        return Response(
+            ManualPriceResultSerializer(body).data, status=status.HTTP_201_CREATED
+        )

@@ -75,3 +75,14 @@ def test_compose_gives_the_response_cache_its_own_evicting_redis():
     env = compose["x-app"]["environment"]
     assert env["CACHE_REDIS_URL"].startswith("redis://cache:")
     assert env["REDIS_URL"].startswith("redis://redis:")
+
+
+def test_the_image_installs_the_pages_libraries_from_the_lock_file():
+    """The pages' import map names the chart library's hashed file: an image without
+    node_modules/ at collectstatic would serve no page at all."""
+    dockerfile = (BASE_DIR / "Dockerfile").read_text()
+    assert "COPY package.json package-lock.json" in dockerfile
+    assert "RUN npm ci" in dockerfile
+    copied = dockerfile.index("/build/node_modules ./node_modules")
+    assert copied < dockerfile.index("collectstatic")
+    assert "node_modules" in (BASE_DIR / ".dockerignore").read_text().split()
