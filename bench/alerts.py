@@ -25,6 +25,7 @@ import orjson
 from bench.fanout import percentile, setup_django, web_server
 
 ASSETS = 10
+doubled: list[int] = []  # event ids a client received twice (must stay empty)
 USERS = 100
 ALERTS = 10_000
 RATE = 10  # prices per second
@@ -81,7 +82,7 @@ def listen(
 ) -> None:
     from websockets.asyncio.client import connect
 
-    async def client(user_id: int, token: str) -> None:
+    async def client(token: str) -> None:
         async with connect(f"{url}/ws/alerts/?token={token}", max_queue=None) as ws:
             await ws.recv()  # subscribed
             counter["ready"] += 1
@@ -100,12 +101,9 @@ def listen(
     counter = {"ready": 0}
 
     async def run() -> None:
-        await asyncio.gather(*(client(u, t) for u, t in tokens.items()))
+        await asyncio.gather(*(client(t) for t in tokens.values()))
 
     asyncio.run(run())
-
-
-doubled: list[int] = []
 
 
 def measure(assets: list[Any], received: dict[int, float]) -> dict[str, Any]:

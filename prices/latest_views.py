@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
+from rest_framework.exceptions import Throttled
 
 from assets.models import Asset
 from assets.symbols import symbol_error
@@ -65,13 +66,9 @@ def _answer(response: HttpResponseBase, counted: Counted) -> HttpResponseBase:
 def _throttled(counted: Counted) -> HttpResponseBase:
     assert counted.state is not None
     wait = counted.state.reset
+    message = str(Throttled(wait=wait).detail)  # DRF's words, as its views say them
     response = JsonResponse(
-        envelope(
-            "throttled",
-            f"Request was throttled. Expected available in {wait} seconds.",
-            {"retry_after": wait},
-        ),
-        status=429,
+        envelope("throttled", message, {"retry_after": wait}), status=429
     )
     response["Retry-After"] = str(wait)
     return _answer(response, counted)

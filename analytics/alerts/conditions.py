@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from django.conf import settings
+from rest_framework.exceptions import ValidationError
 
 from analytics.alerts.models import Alert, AlertKind, Direction
 from analytics.indicators.calls import Call, parse_calls
@@ -84,11 +85,15 @@ def indicator_call(rule: dict[str, Any]) -> Call:
     query = {f"{name}.{key}": str(value) for key, value in params.items()}
     try:
         [call] = parse_calls(indicators=name, query=query)
-    except Exception as error:  # a DRF ValidationError naming the query key
-        detail = getattr(error, "detail", {"indicator": [str(error)]})
+    except ValidationError as error:  # the parser's 400, naming the query key
+        detail = error.detail
+        assert isinstance(
+            detail, dict
+        )  # `fail(field, message)` makes {field: [message]}
         key, messages = next(iter(detail.items()))
+        first = messages[0] if isinstance(messages, list) else messages
         field = "params" if "." in key else "indicator"
-        raise InvalidInput(field=field, message=f"{key}: {messages[0]}") from None
+        raise InvalidInput(field=field, message=f"{key}: {first}") from None
     return call
 
 
@@ -249,8 +254,6 @@ def current_value(alert: Alert) -> tuple[float, datetime] | None:
     symbol = alert.asset.symbol
     if alert.kind == AlertKind.ANOMALY:
         return None
-    prices, _ = latest.latest_prices([symbol])
-    price = prices[0] if prices else None
     if alert.kind == AlertKind.INDICATOR:
         # The last closed candle: now, or where the stored history ends.
         end = selectors.last_candle_end(asset_id=alert.asset_id)
@@ -258,6 +261,8 @@ def current_value(alert: Alert) -> tuple[float, datetime] | None:
         return indicator_value(
             asset_id=alert.asset_id, symbol=symbol, rule=alert_rule(alert), until=until
         )
+    prices, _ = latest.latest_prices([symbol])
+    price = prices[0] if prices else None
     if price is None:
         return None
     at = datetime.fromisoformat(price["as_of"])

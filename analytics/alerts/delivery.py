@@ -53,13 +53,17 @@ def queue(events: list[AlertEvent]) -> None:
     """Inside the firing's transaction: one delivery row per event and enabled webhook
     of its owner (if the alert asks for webhooks), then, once committed, the push and
     the Celery tasks."""
-    deliveries: list[WebhookDelivery] = []
-    for event in events:
-        if Channel.WEBHOOK in event.alert.channels:
-            endpoints = WebhookEndpoint.objects.filter(
-                user_id=event.user_id, enabled=True
-            )
-            deliveries += [WebhookDelivery(endpoint=e, event=event) for e in endpoints]
+    hooked = [e for e in events if Channel.WEBHOOK in e.alert.channels]
+    endpoints: dict[int, list[WebhookEndpoint]] = {}
+    for endpoint in WebhookEndpoint.objects.filter(
+        user_id__in={e.user_id for e in hooked}, enabled=True
+    ):
+        endpoints.setdefault(endpoint.user_id, []).append(endpoint)
+    deliveries = [
+        WebhookDelivery(endpoint=endpoint, event=event)
+        for event in hooked
+        for endpoint in endpoints.get(event.user_id, [])
+    ]
     WebhookDelivery.objects.bulk_create(deliveries)
     delivery_ids = [d.pk for d in deliveries]
     transaction.on_commit(lambda: _after_commit(events, delivery_ids))
