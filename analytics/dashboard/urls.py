@@ -1,10 +1,9 @@
 from collections.abc import Callable
 
 from django.contrib.auth import views as auth_views
-from django.http import HttpResponseBase
+from django.http import HttpRequest, HttpResponseBase, HttpResponseRedirect
 from django.templatetags.static import static
 from django.urls import path
-from django.views.generic import RedirectView
 
 from analytics.dashboard.views import Page, SignedInPage, SignInView
 
@@ -16,6 +15,12 @@ def page(
 ) -> Callable[..., HttpResponseBase]:
     view = SignedInPage if signed_in else Page
     return view.as_view(template_name=f"dashboard/{template}.html", module=module)
+
+
+def favicon(request: HttpRequest) -> HttpResponseBase:
+    # The hashed name is looked up per request, not at import: `manage.py migrate` and
+    # `check` import the URLs before `collectstatic` has written the manifest.
+    return HttpResponseRedirect(static("dashboard/icon.svg"))
 
 
 urlpatterns = [
@@ -31,8 +36,5 @@ urlpatterns = [
     path("signin/", SignInView.as_view(), name="signin"),
     path("signout/", auth_views.LogoutView.as_view(), name="signout"),
     # Pages name their icon; the admin and the API docs do not, and browsers ask here.
-    path(
-        "favicon.ico",
-        RedirectView.as_view(url=static("dashboard/icon.svg"), permanent=False),
-    ),
+    path("favicon.ico", favicon),
 ]

@@ -51,3 +51,35 @@ def test_signed_in_pages_send_anonymous_visitors_to_sign_in(path, db):
     response = Client().get(path)
     assert response.status_code == 302
     assert response.headers["Location"] == f"/signin/?next={path}"
+
+
+CHECK_WITHOUT_MANIFEST = """
+import sys
+import django
+from django.conf import settings
+django.setup()
+settings.STATIC_ROOT = sys.argv[1]  # empty: collectstatic has not run
+from django.core.management import call_command
+call_command("check")
+from django.test import Client
+print(Client().get("/favicon.ico").status_code)
+"""
+
+
+def test_the_urls_load_before_collectstatic_has_run(tmp_path):
+    # `make bench` and a fresh `migrate` import the URLs before any manifest exists.
+    import os
+    import subprocess
+    import sys
+
+    from django.conf import settings
+
+    done = subprocess.run(
+        [sys.executable, "-c", CHECK_WITHOUT_MANIFEST, str(tmp_path)],
+        cwd=settings.BASE_DIR,
+        env={**os.environ, "DJANGO_SETTINGS_MODULE": "marketpulse.settings"},
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "Missing staticfiles manifest" not in done.stderr
