@@ -3,7 +3,7 @@
 from urllib.parse import urlencode
 
 from django.conf import settings
-from django.http import HttpResponseBase
+from django.http import HttpRequest, HttpResponseBase
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import serializers, viewsets
@@ -65,14 +65,22 @@ class AssetViewSet(JsonFirstMixin, viewsets.ReadOnlyModelViewSet):
             raise NotFound(f"No asset with symbol {symbol}.")
         return asset
 
+    @staticmethod
+    def list_cache_key(request: HttpRequest) -> str:
+        query = urlencode(sorted(request.GET.lists()), doseq=True)
+        # `next`/`previous` are absolute URLs: the host is part of the response.
+        return f"assets:{request.get_host()}:{query}"
+
+    @staticmethod
+    def detail_cache_key(symbol: str) -> str:
+        return f"asset:{symbol}"
+
     # Cached, pre-encoded JSON rather than a DRF Response (the schema still documents it).
     def list(  # type: ignore[override]
         self, request: Request, *args: object, **kwargs: object
     ) -> HttpResponseBase:
         refuse_unknown_params(request, LIST_PARAMS)
-        query = urlencode(sorted(request.query_params.lists()), doseq=True)
-        # `next`/`previous` are absolute URLs: the host is part of the response.
-        key = f"assets:{request.get_host()}:{query}"
+        key = self.list_cache_key(request)
 
         def build() -> tuple[bytes, int]:
             response = super(AssetViewSet, self).list(request, *args, **kwargs)
@@ -91,7 +99,7 @@ class AssetViewSet(JsonFirstMixin, viewsets.ReadOnlyModelViewSet):
             )
 
         return caching.cached_json(
-            request, scope=symbol, key=f"asset:{symbol}", build=build
+            request, scope=symbol, key=self.detail_cache_key(symbol), build=build
         )
 
     @extend_schema(

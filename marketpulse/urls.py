@@ -2,7 +2,7 @@
 the browser pages (everything else)."""
 
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 from drf_spectacular.views import (
     SpectacularAPIView,
     SpectacularRedocView,
@@ -25,7 +25,7 @@ from marketpulse.accounts.views import ApiKeyViewSet
 from marketpulse.api.throttles import LoginThrottle
 from marketpulse.audit import AuditEntryViewSet
 from portfolio.views import PortfolioViewSet, TradeViewSet
-from prices import latest_views
+from prices import lean_views
 from prices.ingest.views import ManualPriceViewSet, SyncRunViewSet, SyncViewSet
 from prices.views import PriceViewSet
 
@@ -63,13 +63,21 @@ urlpatterns = [
         TokenRefreshView.as_view(throttle_classes=[LoginThrottle]),
         name="token-refresh",
     ),
-    # The lean path of the most-polled reads (prices/latest_views.py), before the router.
-    path("api/v1/prices/latest/", latest_views.latest, name="latest-lean"),
+    # The lean path of the most-polled reads (prices/lean_views.py), before the router.
+    path("api/v1/prices/latest/", lean_views.latest, name="latest-lean"),
     path(
         "api/v1/prices/latest/<str:symbol>/",
-        latest_views.latest_one,
+        lean_views.latest_one,
         name="latest-one-lean",
     ),
+    # Not prices/manual/...: the router gives that to the manual prices.
+    re_path(
+        r"^api/v1/prices/(?!manual/)(?P<symbol>[^/]+)/candles/$",
+        lean_views.candles,
+        name="candles-lean",
+    ),
+    path("api/v1/assets/", lean_views.assets, name="assets-lean"),
+    path("api/v1/assets/<str:symbol>/", lean_views.asset, name="asset-lean"),
     path("api/v1/", include(router.urls)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),

@@ -1,4 +1,4 @@
-"""The lean path of latest prices (prices/latest_views.py) answers as the DRF view does:
+"""The lean path of latest prices (prices/lean_views.py) answers as the DRF view does:
 same bodies, statuses, envelopes and headers, one rate-limit budget across both, and the
 rate limiter and the price read share nothing through the request."""
 
@@ -11,7 +11,7 @@ from django.utils.functional import cached_property
 from rest_framework.throttling import SimpleRateThrottle
 
 from marketpulse.api import throttles
-from prices import latest_views
+from prices import lean_views
 from prices.latest import record_latest_prices
 from tests.factories import AssetFactory
 
@@ -111,7 +111,7 @@ def test_the_limiter_and_the_price_read_share_no_request_attributes(priced):
     (beyond Django's own cached properties) and reads no attribute another set."""
     request = RequestFactory().get("/api/v1/prices/latest/BTC/")
     before = set(vars(request))
-    response = latest_views.latest_one(request, "BTC")
+    response = lean_views.latest_one(request, "BTC")
     assert response.status_code == 200
     cached = {
         name for klass in type(request).__mro__ for name, value in vars(klass).items()
