@@ -55,6 +55,8 @@ class AuditContextMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponseBase:
+        if request.method in ("GET", "HEAD", "OPTIONS"):
+            return self.get_response(request)  # reads change nothing: no context
         context = {
             "actor": SimpleLazyObject(lambda: _actor(request)),
             "remote_addr": request.META.get("REMOTE_ADDR"),

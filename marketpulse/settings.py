@@ -99,7 +99,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     # The audit log's actor (resolved after DRF authenticates) and request id.
     "marketpulse.audit.AuditContextMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
+    # Django's, skipped for the API's reads (marketpulse/api/skipped_for_reads.py).
+    "marketpulse.api.skipped_for_reads.Messages",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "marketpulse.api.throttles.RateLimitHeadersMiddleware",
     # Last, as axes asks: turns an admin sign-in it locked out into the envelope's 429.
