@@ -18,6 +18,14 @@
 - Logging overhead: a third server logs at INFO (the default: one JSON access line per
   request, into a file); `latest_log_info` against `latest` (WARNING) is
   `logging_overhead`. Also the latest list, the asset list and one asset (issue 17).
+- Overheads are small next to this machine's drift between runs seconds apart, so
+  `metrics_overhead` and `logging_overhead` come from PAIRS (default 7) back-to-back
+  pairs of c64 runs (on, off, alternating which goes first), as the median of the
+  per-pair differences; the rounds' medians are kept beside them.
+- Response cache: a fourth server runs with API_CACHE_TTL=0 (cache off): every
+  `page_1000_cache_off` / `year_1d_cache_off` request is built from PostgreSQL.
+  `page_1000` and `year_1d` run on the shipped server (cache on, random windows: mostly
+  misses, each one stored), `page_1000_cached` asks one page again and again (hits).
 """
 
 import json
@@ -47,6 +55,7 @@ T0 = datetime(2022, 1, 1, tzinfo=UTC)
 MINUTES = 2 * 525_600  # two years of minutes per asset
 SECONDS = int(os.environ.get("BENCH_SECONDS", "3"))
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
+PAIRS = int(os.environ.get("BENCH_PAIRS", "7"))
 
 
 def with_path(url: str, path: str) -> str:
@@ -327,6 +336,24 @@ def measure(
     return results
 
 
+def paired(wrk: str, url_a: str, url_b: str) -> dict[str, float]:
+    """PAIRS back-to-back pairs of c64 runs of two URLs (the first of each pair
+    alternating): the medians of both and of the per-pair cost of b against a, %."""
+    a_rps, b_rps, costs = [], [], []
+    for n in range(PAIRS):
+        order = (url_a, url_b) if n % 2 == 0 else (url_b, url_a)
+        got = {url: run_wrk(wrk, url, 64, None, seconds=2)["rps"] for url in order}
+        a_rps.append(got[url_a])
+        b_rps.append(got[url_b])
+        costs.append(100 * (got[url_a] - got[url_b]) / got[url_a])
+    return {
+        "a_rps": round(median(a_rps), 1),
+        "b_rps": round(median(b_rps), 1),
+        "cost_pct": round(median(costs), 1),
+        "pairs": PAIRS,
+    }
+
+
 def main() -> dict[str, dict]:
     wrk = ensure_wrk()
     env = bench_env()
@@ -340,35 +367,46 @@ def main() -> dict[str, dict]:
         off_env.pop("PROMETHEUS_MULTIPROC_DIR", None)
         # As shipped: INFO, one JSON access line per request, written to a file.
         log_env = {**on_env, "LOG_LEVEL": "INFO"}
+        cold_env = {**on_env, "API_CACHE_TTL": "0"}
         with (
             open(Path(tmp) / "access.log", "w") as log_file,
             asgi_server(on_env, workers=2) as base,
             asgi_server(off_env, workers=2) as off_base,
             asgi_server(log_env, workers=2, output=log_file) as log_base,
+            asgi_server(cold_env, workers=2) as cold_base,
         ):
-            results = serve_and_measure(wrk, tmp, base, off_base, log_base)
+            results = serve_and_measure(wrk, tmp, base, off_base, log_base, cold_base)
+            latest = "/api/v1/prices/latest/BTC/"
+            metrics = paired(wrk, off_base + latest, base + latest)
+            logging = paired(wrk, base + latest, log_base + latest)
     ceiling = results["ceiling"]["rps"]
     for figures in results.values():
         figures["vs_ceiling"] = round(figures["rps"] / ceiling, 3)
     on, off = results["latest"]["rps"], results["latest_metrics_off"]["rps"]
     results["metrics_overhead"] = {
-        "on_rps": on,
-        "off_rps": off,
-        "off_minus_on_pct": round(100 * (off - on) / off, 1),
+        "on_rps": metrics["b_rps"],
+        "off_rps": metrics["a_rps"],
+        "off_minus_on_pct": metrics["cost_pct"],
+        "pairs": metrics["pairs"],
+        "rounds_on_rps": on,
+        "rounds_off_rps": off,
     }
     print(f"   metrics_overhead: {results['metrics_overhead']}", flush=True)
     quiet, logged = results["latest"]["rps"], results["latest_log_info"]["rps"]
     results["logging_overhead"] = {
-        "warning_rps": quiet,
-        "info_rps": logged,
-        "cost_pct": round(100 * (quiet - logged) / quiet, 1),
+        "warning_rps": logging["a_rps"],
+        "info_rps": logging["b_rps"],
+        "cost_pct": logging["cost_pct"],
+        "pairs": logging["pairs"],
+        "rounds_warning_rps": quiet,
+        "rounds_info_rps": logged,
     }
     print(f"   logging_overhead: {results['logging_overhead']}", flush=True)
     return results
 
 
 def serve_and_measure(
-    wrk: str, tmp: str, base: str, off_base: str, log_base: str
+    wrk: str, tmp: str, base: str, off_base: str, log_base: str, cold_base: str
 ) -> dict[str, dict[str, Any]]:
     """Every target, the metrics-off server's `latest` among them, in shared rounds."""
     scripts = {}
@@ -384,8 +422,11 @@ def serve_and_measure(
         ("latest_list", "/api/v1/prices/latest/", None),
         ("assets_list", "/api/v1/assets/?limit=50", None),
         ("asset_detail", "/api/v1/assets/BTC/", None),
+        ("page_1000_cached", paths("page_1000", 1)[0], None),
         ("page_1000", "/", scripts["page_1000"]),
+        ("page_1000_cache_off", f"{cold_base}/", scripts["page_1000"]),
         ("year_1d", "/", scripts["year_1d"]),
+        ("year_1d_cache_off", f"{cold_base}/", scripts["year_1d"]),
         ("worst_30m", "/", scripts["worst_30m"]),
     ]
     return measure(wrk, base, targets)

@@ -73,13 +73,19 @@ class RequestIdMiddleware:
         if "Server-Timing" in response:
             timing = f"{response['Server-Timing']}, {timing}"
         response["Server-Timing"] = timing
-        access_log.info(
-            "request",
-            extra={
+        if access_log.isEnabledFor(logging.INFO):
+            # What `.info()` does, without its walk up the stack for the caller's file
+            # and line, which the JSON line does not carry: a third of the line's cost.
+            fields = {
                 "method": request.method,
                 "path": request.path,
                 "status": response.status_code,
                 "duration_ms": round(elapsed_ms, 2),
-            },
-        )
+            }
+            access_log.handle(
+                access_log.makeRecord(
+                    access_log.name, logging.INFO, "", 0, "request", (), None,
+                    extra=fields,
+                )
+            )  # fmt: skip
         return response
