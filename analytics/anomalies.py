@@ -106,11 +106,8 @@ def detect(
     windows = windows_for(interval)
     if not windows or len(columns.open_time) < 2:
         return []
-    t = np.asarray(columns.open_time, dtype=np.int64)
-    high, low, close, volume = (
-        np.asarray(c, dtype=np.float64)
-        for c in (columns.high, columns.low, columns.close, columns.volume)
-    )
+    t, high, low = columns.open_time, columns.high, columns.low
+    close, volume = columns.close, columns.volume
     step = int(DURATIONS[interval].total_seconds())
     after = np.flatnonzero(np.diff(t) == step) + 1  # candles following their previous
     previous = close[after - 1]

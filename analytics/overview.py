@@ -16,7 +16,6 @@ tracked assets, each figure with its `as_of` and `source`.
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import numpy as np
 from django.conf import settings
 
 from analytics.report import latest_market_report
@@ -157,8 +156,8 @@ def market_cap_trend(
         columns = selectors.candle_columns(
             asset_id=asset["id"], interval="1d", start=start, end=end
         )
-        closes = np.asarray(columns.close, dtype=np.float64)
-        for t, close in zip(columns.open_time, closes.tolist(), strict=True):
+        opens, closes = columns.open_time.tolist(), columns.close.tolist()
+        for t, close in zip(opens, closes, strict=True):
             totals[t] = totals.get(t, 0.0) + close * asset["circulating_supply"]
             counts[t] = counts.get(t, 0) + 1
     points = [

@@ -28,13 +28,13 @@ from analytics.serializers import (
     MarketOverviewSerializer,
     MarketQuerySerializer,
 )
-from assets.models import Asset
 from assets.schema import SYMBOL_PARAMETER
 from assets.symbols import symbol_error
 from marketpulse.api import caching
 from marketpulse.api.pagination import StrictCursorPagination
 from marketpulse.api.renderers import OrjsonRenderer, dumps
 from marketpulse.api.schema import NOT_FOUND, READ_ERRORS
+from prices import selectors
 
 # Query keys read by the serializer (and DRF's format override), not indicator settings.
 FIXED_KEYS = frozenset({"interval", "indicators", "start", "end", "format"})
@@ -169,13 +169,12 @@ class IndicatorViewSet(viewsets.ViewSet):
         )
 
         def build() -> tuple[bytes, int]:
-            asset_id = (
-                Asset.objects.filter(symbol=symbol).values_list("id", flat=True).first()
-            )
-            if asset_id is None:
+            series = selectors.candle_series(symbol=symbol, interval=window.interval)
+            if series is None:
                 raise NotFound(f"No asset with symbol {symbol}.")
-            body = indicators.compute(asset_id=asset_id, window=window)
-            return dumps(body), indicators.ttl_for(body, window.interval)
+            computed = indicators.indicator_columns(series=series, window=window)
+            body = indicators.response_body(window, computed)
+            return dumps(body), indicators.ttl_for(computed.open_time, window.interval)
 
         return caching.cached_json(
             request, scope=symbol, key=window.cache_key(), build=build

@@ -5,9 +5,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+import numpy as np
 import psycopg
 from django.conf import settings
 from django.db import connection
+from psycopg import postgres
+from psycopg.abc import Buffer
+from psycopg.adapt import Loader
+from psycopg.pq import Format
 
 from marketpulse.errors import InvalidInput
 from prices.intervals import DURATIONS, Interval, interval_origin
@@ -280,17 +285,59 @@ def closes_for(
 
 @dataclass(frozen=True, slots=True)
 class CandleColumns:
-    """Candles as columns (epoch-second open times, then floats), oldest first: ready for
-    `numpy.asarray`. The first `before` rows open before the range asked for."""
+    """Candles as numpy columns, oldest first: epoch-second open times (int64), then
+    float64 prices and volume. The first `before` rows open before the range asked for."""
 
-    open_time: tuple[int, ...]
-    open: tuple[float, ...]
-    high: tuple[float, ...]
-    low: tuple[float, ...]
-    close: tuple[float, ...]
-    volume: tuple[float, ...]
+    open_time: np.ndarray
+    open: np.ndarray
+    high: np.ndarray
+    low: np.ndarray
+    close: np.ndarray
+    volume: np.ndarray
     before: int
     source: CandleSource | None
+
+
+_FLOAT8_ARRAY = postgres.types["float8"].array_oid
+_TIMESTAMPTZ_ARRAY = postgres.types["timestamptz"].array_oid
+# PostgreSQL's binary 1-D array without nulls: a 20-byte header (ndim, has-null flag,
+# element type, length, lower bound), then each element's byte length and its bytes.
+_ARRAY_HEADER = 20
+_ELEMENTS = np.dtype([("length", ">i4"), ("value", ">i8")])
+_FLOAT_ELEMENTS = np.dtype([("length", ">i4"), ("value", ">f8")])
+_POSTGRES_EPOCH = 946_684_800  # 2000-01-01 in Unix seconds: timestamps count from it
+
+
+class _ArrayBytes(Loader):
+    """A binary array result as its bytes, for numpy to read whole: psycopg's own loaders
+    make a Python object per element (5,800 candles x 6 columns: ~7 ms)."""
+
+    format = Format.BINARY
+
+    def load(self, data: Buffer) -> bytes:
+        return bytes(data)
+
+
+def _column(data: bytes | None, elements: np.dtype) -> np.ndarray:
+    if data is None:  # array_agg over no rows
+        return np.empty(0, elements["value"].newbyteorder("="))
+    values = np.frombuffer(data, elements, offset=_ARRAY_HEADER)["value"]
+    return values.astype(values.dtype.newbyteorder("="))
+
+
+def _columns(rows: list[EpochRow]) -> list[np.ndarray]:
+    if not rows:
+        return [np.empty(0, np.int64)] + [np.empty(0)] * 5
+    open_time, *values = zip(*rows, strict=True)
+    floats = [np.asarray(v, dtype=np.float64) for v in values]
+    return [np.asarray(open_time, dtype=np.int64), *floats]
+
+
+def _candle_columns(
+    arrays: list[np.ndarray], before: int, source: CandleSource | None
+) -> CandleColumns:
+    open_time, o, h, low, c, v = arrays
+    return CandleColumns(open_time, o, h, low, c, v, before, source)
 
 
 def candle_columns(
@@ -305,10 +352,24 @@ def candle_columns(
     preceded by up to `before` candles opening before `start`: the exact candles
     `candle_page` serves, gaps left as gaps, in one round trip. The caller bounds the
     range (no row limit here)."""
-    empty: tuple[Any, ...] = ()
-    source = candle_source(asset_id=asset_id, interval=interval)
+    series = CandleSeries(asset_id, candle_source(asset_id=asset_id, interval=interval))
+    return series_columns(
+        series, interval=interval, start=start, end=end, before=before
+    )
+
+
+def series_columns(
+    series: CandleSeries,
+    *,
+    interval: str,
+    start: datetime,
+    end: datetime,
+    before: int = 0,
+) -> CandleColumns:
+    """`candle_columns` for a series already found (`candle_series`)."""
+    asset_id, source = series.asset_id, series.source
     if source is None:
-        return CandleColumns(empty, empty, empty, empty, empty, empty, 0, None)
+        return _candle_columns(_columns([]), 0, None)
     params = {
         "asset_id": asset_id,
         "interval": source.interval,
@@ -318,28 +379,40 @@ def candle_columns(
     }
     where = "asset_id = %(asset_id)s AND interval = %(interval)s"
     columns = "open, high, low, close, volume"
-    # Binary results: 5,800 rows fetched in 7 ms instead of 16 ms as text.
     with _binary_cursor() as cursor:
         if not source.aggregate:
+            # One array per column (~8 ms for 5,800 candles where rows took ~20 ms).
+            cursor.adapters.register_loader(_FLOAT8_ARRAY, _ArrayBytes)
+            cursor.adapters.register_loader(_TIMESTAMPTZ_ARRAY, _ArrayBytes)
             cursor.execute(
                 f"""
-                SELECT * FROM (
-                    SELECT {EPOCH}, {columns} FROM {source.table}
-                    WHERE {where} AND open_time < %(start)s
-                    ORDER BY open_time DESC LIMIT %(before)s
-                ) AS warmup
-                UNION ALL
-                SELECT * FROM (
-                    SELECT {EPOCH}, {columns} FROM {source.table}
-                    WHERE {where} AND open_time >= %(start)s AND open_time < %(end)s
+                SELECT array_agg(open_time), array_agg(open), array_agg(high),
+                       array_agg(low), array_agg(close), array_agg(volume)
+                FROM (
+                    SELECT open_time, {columns} FROM {source.table}
+                    WHERE {where} AND open_time < %(end)s AND open_time >= coalesce(
+                        (SELECT min(open_time) FROM (
+                            SELECT open_time FROM {source.table}
+                            WHERE {where} AND open_time < %(start)s
+                            ORDER BY open_time DESC LIMIT %(before)s
+                        ) AS warmup),
+                        %(start)s
+                    )
                     ORDER BY open_time
-                ) AS wanted
-                ORDER BY 1
+                ) AS candles
                 """,
                 params,
                 binary=True,
             )
-            rows = cursor.fetchall()
+            found = cursor.fetchone()
+            assert found is not None  # an aggregate answers one row
+            micros = _column(found[0], _ELEMENTS)
+            floats = [_column(data, _FLOAT_ELEMENTS) for data in found[1:]]
+            arrays = [micros // 1_000_000 + _POSTGRES_EPOCH, *floats]
+            # array_agg keeps its input's order in practice, not by promise: make sure.
+            if np.any(np.diff(arrays[0]) <= 0):
+                order = np.argsort(arrays[0], kind="stable")
+                arrays = [a[order] for a in arrays]
         else:
             # Warm-up buckets: enough base rows for `before` + 1 buckets; when the cap is
             # reached the earliest bucket may be cut short, so it is dropped.
@@ -382,14 +455,10 @@ def candle_columns(
                 early = early[1:]
             early = early[-before:] if before else []
             rows = [b[:6] for b in early] + [b[:6] for b in buckets if not b[-1]]
-    if not rows:
-        return CandleColumns(empty, empty, empty, empty, empty, empty, 0, source)
-    start_epoch = start.timestamp()
-    first_wanted = next(
-        (n for n, r in enumerate(rows) if r[0] >= start_epoch), len(rows)
-    )
-    open_time, o, h, low, c, v = zip(*rows, strict=True)
-    return CandleColumns(open_time, o, h, low, c, v, first_wanted, source)
+            arrays = _columns(rows)
+    start_epoch = int(start.timestamp())
+    first_wanted = int(np.searchsorted(arrays[0], start_epoch))
+    return _candle_columns(arrays, first_wanted, source)
 
 
 def latest_listing_figures() -> dict[str, Any] | None:

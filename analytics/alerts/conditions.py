@@ -21,7 +21,7 @@ from rest_framework.exceptions import ValidationError
 
 from analytics.alerts.models import Alert, AlertKind, Direction
 from analytics.indicators.calls import Call, parse_calls
-from analytics.indicators.compute import compute, make_window
+from analytics.indicators.compute import indicator_columns, make_window
 from analytics.models import AnomalyKind
 from marketpulse.errors import InvalidInput
 from prices import latest, selectors
@@ -243,10 +243,14 @@ def indicator_value(
         end=end,
         calls=[call],
     )
-    rows = compute(asset_id=asset_id, window=window)["results"]
-    if not rows or rows[-1].get(rule["output"]) is None:
+    series = selectors.CandleSeries(
+        asset_id, selectors.candle_source(asset_id=asset_id, interval=interval)
+    )
+    values = indicator_columns(series=series, window=window).outputs[rule["output"]]
+    last = values[-1] if len(values) else None
+    if last is None or last != last:  # none stored, or NaN (warm-up, a gap)
         return None
-    return float(rows[-1][rule["output"]]), end
+    return float(last), end
 
 
 def current_value(alert: Alert) -> tuple[float, datetime] | None:

@@ -49,7 +49,7 @@ def close_at(*, asset_id: int, interval: str, close_time: datetime) -> float | N
     columns = candle_columns(
         asset_id=asset_id, interval=interval, start=start, end=close_time
     )
-    return columns.close[0] if columns.close else None
+    return float(columns.close[0]) if columns.close.size else None
 
 
 def asset_for(symbol: str) -> Asset:

@@ -4,6 +4,7 @@ Missing candles stay NaN (never filled): a target that has no candle is not scor
 a family that cannot forecast through a hole says so with NaN.
 """
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -40,14 +41,14 @@ def on_grid(
     *,
     interval: str,
     step_seconds: int,
-    open_times: tuple[int, ...],
-    close: tuple[float, ...],
-    high: tuple[float, ...],
-    low: tuple[float, ...],
-    volume: tuple[float, ...],
+    open_times: np.ndarray | Sequence[int],
+    close: np.ndarray | Sequence[float],
+    high: np.ndarray | Sequence[float],
+    low: np.ndarray | Sequence[float],
+    volume: np.ndarray | Sequence[float],
 ) -> Series:
     """Candles (epoch-second open times, oldest first) placed on their regular grid."""
-    if not open_times:
+    if not len(open_times):
         empty = np.empty(0)
         return Series(interval, step_seconds, empty.astype(np.int64), *(empty,) * 4)
     opens = np.asarray(open_times, dtype=np.int64)

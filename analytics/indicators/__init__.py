@@ -38,7 +38,14 @@ from analytics.indicators.calls import (
     catalogue_body,
     parse_calls,
 )
-from analytics.indicators.compute import Window, compute, make_window, ttl_for
+from analytics.indicators.compute import (
+    Computed,
+    Window,
+    indicator_columns,
+    make_window,
+    response_body,
+    ttl_for,
+)
 
 __all__ = [
     "CONVERGENCE",
@@ -49,10 +56,12 @@ __all__ = [
     "MAX_WARMUP",
     "RECURSIVE_BASE",
     "Call",
+    "Computed",
     "Window",
     "catalogue_body",
-    "compute",
+    "indicator_columns",
     "make_window",
     "parse_calls",
+    "response_body",
     "ttl_for",
 ]

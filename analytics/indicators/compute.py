@@ -18,6 +18,7 @@ from analytics.indicators.calls import (
     Call,
     fail,
 )
+from marketpulse.api.renderers import records_json
 from prices import selectors
 from prices.intervals import DURATIONS, Interval, floor_time, next_open
 
@@ -123,50 +124,57 @@ def run_call(
     return arrays
 
 
-def compute(*, asset_id: int, window: Window) -> dict[str, Any]:
-    """The response body: one row per candle of [start, end), the asked outputs."""
+@dataclass(frozen=True, slots=True)
+class Computed:
+    """The indicators of a window: one value per candle of [start, end) and output
+    (NaN or None where there is none), with what each call used."""
+
+    open_time: np.ndarray  # epoch seconds
+    outputs: dict[str, np.ndarray | list[Any]]
+    parameters: dict[str, Any]
+    warmup: dict[str, Any]
+    stored_interval: str | None
+
+
+def indicator_columns(*, series: selectors.CandleSeries, window: Window) -> Computed:
     calls = window.calls
     warmups = [c.warmup() for c in calls]
-    before = max(warmups)
-    columns = selectors.candle_columns(
-        asset_id=asset_id,
+    columns = selectors.series_columns(
+        series,
         interval=window.interval,
         start=window.start,
         end=window.end,
-        before=before,
+        before=max(warmups),
     )
     available = columns.before
-    open_time = np.asarray(columns.open_time, dtype=np.int64)
-    series = {
-        "open": np.asarray(columns.open, dtype=np.float64),
-        "high": np.asarray(columns.high, dtype=np.float64),
-        "low": np.asarray(columns.low, dtype=np.float64),
-        "close": np.asarray(columns.close, dtype=np.float64),
-        "volume": np.asarray(columns.volume, dtype=np.float64),
+    open_time = columns.open_time
+    inputs_all = {
+        "open": columns.open,
+        "high": columns.high,
+        "low": columns.low,
+        "close": columns.close,
+        "volume": columns.volume,
     }
-    rows_open = open_time[available:]
-    keys = ["open_time"]
-    values: list[list[Any]] = [_iso(rows_open)]
+    rows = open_time.size - available
+    values: dict[str, np.ndarray | list[Any]] = {}
     parameters: dict[str, Any] = {}
     warmup: dict[str, Any] = {}
     for call, call_warmup in zip(calls, warmups, strict=True):
         used = min(available, call_warmup)
         offset = available - used
         lookback = call.lookback()
-        inputs = {k: v[offset:] for k, v in series.items()}
+        inputs = {k: v[offset:] for k, v in inputs_all.items()}
         outputs = run_call(call, inputs, open_time[offset:])
         short = max(0, lookback - used)
-        null_rows = len(rows_open)
+        null_rows = rows
         for talib_output, output in zip(
             call.indicator.talib_outputs, call.indicator.outputs, strict=True
         ):
             array = outputs[call.indicator.talib_outputs.index(talib_output)][used:]
             if output not in call.outputs:
                 continue
-            leading = _leading_nulls(array, call.name, short)
-            null_rows = min(null_rows, leading)
-            keys.append(output)
-            values.append(_as_list(array, call.name, short))
+            null_rows = min(null_rows, _leading_nulls(array, call.name, short))
+            values[output] = _column(array, call.name, short)
         parameters[call.name] = call.parameters
         warmup[call.name] = {
             "lookback": lookback,
@@ -176,29 +184,42 @@ def compute(*, asset_id: int, window: Window) -> dict[str, Any]:
             # False: the stored history starts within the convergence margin, so the
             # values are those of a computation from the first stored candle.
             "converged": used >= call_warmup or call.name in CUMULATIVE,
-            "null_rows": null_rows if rows_open.size else 0,
+            "null_rows": null_rows if rows else 0,
             "reason": _reason(
                 call=call,
                 lookback=lookback,
                 short=short,
                 null_rows=null_rows,
                 used=used,
-                size=rows_open.size,
+                size=rows,
             ),
         }
-    results = [dict(zip(keys, row, strict=True)) for row in zip(*values, strict=True)]
+    source = columns.source
+    return Computed(
+        open_time=open_time[available:],
+        outputs=values,
+        parameters=parameters,
+        warmup=warmup,
+        stored_interval=source.stored_interval if source else None,
+    )
+
+
+def response_body(window: Window, computed: Computed) -> dict[str, Any]:
+    """One row per candle of [start, end), the asked outputs (the rows pre-encoded:
+    `dumps` embeds them)."""
+    rows = {"open_time": computed.open_time.astype("datetime64[s]"), **computed.outputs}
     return {
         "symbol": window.symbol,
         "interval": window.interval,
         "quote": settings.QUOTE_CURRENCY,
         "start": window.start,
         "end": window.end,
-        "stored_interval": columns.source.stored_interval if columns.source else None,
-        "count": len(results),
-        "parameters": parameters,
-        "warmup": warmup,
-        "gaps": _gaps(rows_open, window.interval),
-        "results": results,
+        "stored_interval": computed.stored_interval,
+        "count": int(computed.open_time.size),
+        "parameters": computed.parameters,
+        "warmup": computed.warmup,
+        "gaps": _gaps(computed.open_time, window.interval),
+        "results": records_json(rows),
     }
 
 
@@ -209,15 +230,17 @@ def _leading_nulls(array: np.ndarray, name: str, short: int) -> int:
     return int(present[0]) if present.size else int(array.size)
 
 
-def _as_list(array: np.ndarray, name: str, short: int) -> list[Any]:
-    """NaN becomes null in JSON (orjson); integer outputs get nulls for the lookback."""
+def _column(array: np.ndarray, name: str, short: int) -> np.ndarray | list[Any]:
+    """Floats as they are (NaN is null in JSON); integer outputs get nulls (None) for
+    the lookback, index outputs are times."""
     if name in INDEX_OUTPUTS:
         times: list[Any] = _iso(np.where(array >= 0, array, 0))
         return [None if n < short or t < 0 else s for n, (t, s) in
                 enumerate(zip(array.tolist(), times, strict=True))]  # fmt: skip
+    if array.dtype.kind not in "iu" or not short:
+        return array
     listed: list[Any] = array.tolist()
-    if array.dtype.kind in "iu" and short:
-        listed[:short] = [None] * min(short, len(listed))
+    listed[:short] = [None] * min(short, len(listed))
     return listed
 
 
@@ -251,11 +274,11 @@ def _gaps(open_time: np.ndarray, interval: str) -> list[dict[str, datetime]]:
     return gaps
 
 
-def ttl_for(body: dict[str, Any], interval: str) -> int:
+def ttl_for(open_time: np.ndarray, interval: str) -> int:
     """Until the forming candle (if any) closes, at most API_CACHE_TTL."""
     ttl: int = settings.API_CACHE_TTL
-    if body["results"]:
-        last = datetime.fromisoformat(body["results"][-1]["open_time"])
+    if open_time.size:
+        last = datetime.fromtimestamp(int(open_time[-1]), UTC)
         closes = next_open(last, interval)
         now = datetime.now(UTC)
         if closes > now:
