@@ -3,6 +3,7 @@
 import re
 from datetime import UTC, datetime, timedelta
 
+import numpy as np
 from django.db import models
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -78,6 +79,27 @@ def next_open(open_time: datetime, interval: str) -> datetime:
         year, month = divmod(open_time.month, 12)
         return open_time.replace(year=open_time.year + year, month=month + 1)
     return open_time + DURATIONS[interval]
+
+
+def close_times(open_time: np.ndarray, interval: str) -> np.ndarray:
+    """`next_open` of each aligned open time (epoch seconds, int64)."""
+    if interval == Interval.MO1:
+        months = open_time.astype("datetime64[s]").astype(
+            "datetime64[M]"
+        ) + np.timedelta64(1, "M")
+        return months.astype("datetime64[s]").astype(np.int64)
+    return open_time + int(DURATIONS[interval].total_seconds())
+
+
+def gaps_between(
+    open_time: np.ndarray, close_time: np.ndarray
+) -> list[tuple[int, int]]:
+    """(close, next open) in epoch seconds wherever a candle does not close where the
+    next one opens: the missing stretches of candles in time order."""
+    where = np.flatnonzero(close_time[:-1] != open_time[1:])
+    return list(
+        zip(close_time[where].tolist(), open_time[where + 1].tolist(), strict=True)
+    )
 
 
 class TimeError(ValueError):

@@ -3,7 +3,7 @@ analytics/indicators/__init__.py)."""
 
 import hashlib
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
@@ -20,7 +20,14 @@ from analytics.indicators.calls import (
 )
 from marketpulse.api.renderers import records_json
 from prices import selectors
-from prices.intervals import DURATIONS, Interval, floor_time, next_open
+from prices.intervals import (
+    DURATIONS,
+    Interval,
+    close_times,
+    floor_time,
+    gaps_between,
+    next_open,
+)
 
 
 def slots(*, start: datetime, end: datetime, interval: str) -> int:
@@ -258,20 +265,11 @@ def _reason(
 
 
 def _gaps(open_time: np.ndarray, interval: str) -> list[dict[str, datetime]]:
-    if open_time.size < 2:
-        return []
-    if interval != Interval.MO1:
-        step = int(DURATIONS[interval] / timedelta(seconds=1))
-        where = np.flatnonzero(np.diff(open_time) != step)
-    else:
-        where = np.arange(open_time.size - 1)
-    gaps = []
-    for n in where.tolist():
-        this = datetime.fromtimestamp(int(open_time[n]), UTC)
-        following = datetime.fromtimestamp(int(open_time[n + 1]), UTC)
-        if next_open(this, interval) != following:
-            gaps.append({"start": next_open(this, interval), "end": following})
-    return gaps
+    pairs = gaps_between(open_time, close_times(open_time, interval))
+    return [
+        {"start": datetime.fromtimestamp(s, UTC), "end": datetime.fromtimestamp(e, UTC)}
+        for s, e in pairs
+    ]
 
 
 def ttl_for(open_time: np.ndarray, interval: str) -> int:

@@ -26,7 +26,10 @@ def as_dicts(columns: dict) -> list[dict]:
             listed[name] = column.tolist()
         else:
             listed[name] = column
-    return [dict(zip(listed, row, strict=True)) for row in zip(*listed.values())]
+    return [
+        dict(zip(listed, row, strict=True))
+        for row in zip(*listed.values(), strict=True)
+    ]
 
 
 @st.composite
@@ -57,7 +60,9 @@ def columns(draw: st.DrawFn) -> dict:
             values = st.one_of(st.none(), st.integers(-5, 5), FLOATS)
             made[name] = draw(st.lists(values, min_size=rows, max_size=rows))
         else:  # strings may hold commas: the encoder must notice and still be right
-            made[name] = draw(st.lists(st.text(max_size=5), min_size=rows, max_size=rows))
+            made[name] = draw(
+                st.lists(st.text(max_size=5), min_size=rows, max_size=rows)
+            )
     return made
 
 
