@@ -187,7 +187,8 @@ ACTIONS = {
 
 
 class AuditEntryViewSet(ListModelMixin, GenericViewSet):
-    """Who changed what: a user reads the history of their own trades, operators all.
+    """Who changed what: a user reads the history of their own trades and alerts,
+    operators all.
 
     `?type=portfolio.trade&object_id=12` narrows to one object's history."""
 

@@ -12,7 +12,9 @@ class AlertsConfig(AppConfig):
     def ready(self) -> None:
         from auditlog.registry import auditlog
 
-        from analytics.alerts.models import Alert, WebhookEndpoint
+        from analytics.alerts.models import ENGINE_STATE, Alert, WebhookEndpoint
 
-        auditlog.register(Alert)
+        # The rule as its owner wrote it; the engine's own state (armed, firings) is
+        # written by raw UPDATEs, which the log does not see, and left out of edits.
+        auditlog.register(Alert, exclude_fields=[*ENGINE_STATE, "updated_at"])
         auditlog.register(WebhookEndpoint, exclude_fields=["secret"])

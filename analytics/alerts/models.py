@@ -32,6 +32,10 @@ class Channel(models.TextChoices):
     EMAIL = "email"
 
 
+# An alert's state, the engine's to change (analytics/alerts/evaluate.py).
+ENGINE_STATE = ("armed", "state_at", "rearm_at", "last_fired_at", "fired_count")
+
+
 class Alert(models.Model):
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="alerts"
@@ -103,6 +107,11 @@ class Alert(models.Model):
     def __str__(self) -> str:
         return f"alert {self.pk} {self.kind} {self.metric} {self.op} {self.threshold}"
 
+    def get_additional_data(self) -> dict[str, int]:
+        """The owner, kept in each audit entry: the owner reads the alert's history
+        (`GET /api/v1/audit/`), deleted alerts included."""
+        return {"owner": self.user_id}
+
 
 class AlertEvent(models.Model):
     """One firing: stored once per (alert, trigger time), whoever evaluated it."""
@@ -153,6 +162,9 @@ class WebhookEndpoint(models.Model):
 
     def __str__(self) -> str:
         return f"webhook {self.pk} {self.url}"
+
+    def get_additional_data(self) -> dict[str, int]:
+        return {"owner": self.user_id}
 
 
 class DeliveryStatus(models.TextChoices):

@@ -298,3 +298,63 @@ def test_operators_browse_the_log_in_the_admin_with_filters(admin_client_of, ali
     filtered = admin_client_of.get("/admin/auditlog/logentry/", {"cid": "find-me"})
     assert filtered.status_code == 200
     assert [e.cid for e in filtered.context["cl"].result_list] == ["find-me"]
+
+
+def test_alerts_created_edited_and_deleted_are_logged_for_their_owner_only(
+    alice, bob, operator, btc
+):
+    from analytics.alerts.models import Alert
+
+    alice_api = signed_in("alice")
+    created = alice_api.post(
+        "/api/v1/alerts/",
+        {"symbol": "BTC", "kind": "price", "direction": "above", "level": 70000},
+        format="json",
+        headers={"X-Request-ID": "alert-create-1"},
+    )
+    assert created.status_code == 201, created.content
+    url = f"/api/v1/alerts/{created.json()['id']}/"
+    edited = alice_api.patch(
+        url, {"level": 71000}, format="json", headers={"X-Request-ID": "alert-edit-1"}
+    )
+    assert edited.status_code == 200, edited.content
+    gone = Alert.objects.get(pk=created.json()["id"])
+    deleted = alice_api.delete(url, headers={"X-Request-ID": "alert-del-1"})
+    assert deleted.status_code == 204
+
+    create, update, delete = entries_for(gone)
+    assert [e.action for e in (create, update, delete)] == [
+        LogEntry.Action.CREATE, LogEntry.Action.UPDATE, LogEntry.Action.DELETE,
+    ]  # fmt: skip
+    assert {e.actor for e in (create, update, delete)} == {alice}
+    assert [e.cid for e in (create, update, delete)] == [
+        "alert-create-1", "alert-edit-1", "alert-del-1",
+    ]  # fmt: skip
+    assert create.additional_data == {"owner": alice.pk, "via": "user"}
+    assert update.changes_dict["level"] == ["70000.0", "71000.0"]
+    # The engine's state is not the owner's edit.
+    assert not {"armed", "state_at", "fired_count", "updated_at"} & set(
+        create.changes_dict
+    )
+
+    mine = alice_api.get(AUDIT, {"type": "alerts.alert"}).json()
+    assert [e["action"] for e in mine["results"]] == ["delete", "update", "create"]
+    assert signed_in("bob").get(AUDIT, {"type": "alerts.alert"}).json()["count"] == 0
+    everything = signed_in("operator").get(AUDIT, {"type": "alerts.alert"}).json()
+    assert everything["count"] == 3
+
+
+def test_manual_prices_are_logged_with_the_operator_and_request_id(operator, btc):
+    from prices.models import ManualPrice
+
+    response = signed_in("operator").post(
+        "/api/v1/prices/manual/",
+        {"symbol": "BTC", "price": 65000.5},
+        format="json",
+        headers={"X-Request-ID": "manual-1"},
+    )
+    assert response.status_code == 201, response.content
+    (entry,) = entries_for(ManualPrice.objects.get())
+    assert entry.action == LogEntry.Action.CREATE
+    assert (entry.actor, entry.cid) == (operator, "manual-1")
+    assert entry.changes_dict["price"] == ["None", "65000.5"]
