@@ -177,11 +177,38 @@ if __name__ == "__main__":
 class RequestMetricsMiddleware(PrometheusAfterMiddleware):
     """django-prometheus's per-view request metrics, and only those: counts by view,
     responses by status and view, latency by view. Its other per-request series (by
-    method, transport, charset, body sizes, templates) double what these say and cost a
-    metric write each on every request."""
+    method, transport, charset, body sizes, templates, and the "before middlewares"
+    totals) double what these say and cost a metric write each on every request.
+
+    Each labelled series is looked up once per process (`_series`): prometheus_client's
+    `labels()` costs more than the write itself. Views, methods and statuses are few."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._children: dict[tuple[int, tuple[str, ...]], Any] = {}
+
+    def _series(self, metric: Any, *labels: str) -> Any:
+        """The child of `metric` for `labels`, given in the metric's label order."""
+        key = (id(metric), labels)
+        child = self._children.get(key)
+        if child is None:
+            child = self._children[key] = metric.labels(*labels)
+        return child
 
     def process_request(self, request: HttpRequest) -> None:
         request.prometheus_after_middleware_event = Time()  # type: ignore[attr-defined]
+
+    def process_view(
+        self, request: HttpRequest, view_func: Any, *view_args: Any, **view_kwargs: Any
+    ) -> None:
+        match = getattr(request, "resolver_match", None)
+        if match is not None:
+            self._series(
+                self.metrics.requests_by_view_transport_method,
+                match.view_name or "<unnamed view>",
+                self._transport(request),
+                self._method(request),
+            ).inc()
 
     def process_template_response(self, request: HttpRequest, response: Any) -> Any:
         return response
@@ -191,12 +218,15 @@ class RequestMetricsMiddleware(PrometheusAfterMiddleware):
     ) -> HttpResponseBase:
         name = self._get_view_name(request)
         method = self._method(request)
-        self.metrics.responses_by_status_view_method.labels(
-            status=str(response.status_code), view=name, method=method
+        self._series(
+            self.metrics.responses_by_status_view_method,
+            str(response.status_code),
+            name,
+            method,
         ).inc()
         started = getattr(request, "prometheus_after_middleware_event", None)
         if started is not None:
-            self.metrics.requests_latency_by_view_method.labels(
-                view=name, method=method
+            self._series(
+                self.metrics.requests_latency_by_view_method, name, method
             ).observe(TimeSince(started))
         return response

@@ -148,11 +148,7 @@ METRICS_ALLOWED_NETWORKS = [
 # The broker queues whose length is exported (Celery's default queue is "celery").
 METRICS_CELERY_QUEUES = env.list("METRICS_CELERY_QUEUES", default=["celery"])
 if METRICS_ENABLED:
-    MIDDLEWARE = [
-        "django_prometheus.middleware.PrometheusBeforeMiddleware",
-        *MIDDLEWARE,
-        "marketpulse.metrics.RequestMetricsMiddleware",
-    ]
+    MIDDLEWARE = [*MIDDLEWARE, "marketpulse.metrics.RequestMetricsMiddleware"]
 
 # Audit log (django-auditlog): each entry's correlation id is the request id.
 AUDITLOG_CID_GETTER = "marketpulse.audit.request_id_for_audit"
