@@ -20,8 +20,11 @@
   `logging_overhead`. Also the latest list, the asset list and one asset (issue 17).
 - Overheads are small next to this machine's drift between runs seconds apart, so
   `metrics_overhead` and `logging_overhead` come from PAIRS (default 7) back-to-back
-  pairs of c64 runs (on, off, alternating which goes first), as the median of the
-  per-pair differences; the rounds' medians are kept beside them.
+  pairs of c64 runs (on, off, alternating which goes first, each run's backlog drained
+  before the next), as the median of the per-pair differences; the rounds' medians are
+  kept beside them. The pairs' metrics-on WARNING server is a fifth one that serves
+  nothing else (the first has served every target by then, large pages included), so
+  each pair's servers differ in the one setting only.
 - Response cache: a fourth server runs with API_CACHE_TTL=0 (cache off): every
   `page_1000_cache_off` / `year_1d_cache_off` request is built from PostgreSQL.
   `page_1000` and `year_1d` run on the shipped server (cache on, random windows: mostly
@@ -350,7 +353,11 @@ def paired(wrk: str, url_a: str, url_b: str) -> dict[str, float]:
     a_rps, b_rps, costs = [], [], []
     for n in range(PAIRS):
         order = (url_a, url_b) if n % 2 == 0 else (url_b, url_a)
-        got = {url: run_wrk(wrk, url, 64, None, seconds=2)["rps"] for url in order}
+        got = {}
+        for url in order:
+            run = run_wrk(wrk, url, 64, None, seconds=2)
+            drain(run)  # the next run must not start behind this one's backlog
+            got[url] = run["rps"]
         a_rps.append(got[url_a])
         b_rps.append(got[url_b])
         costs.append(100 * (got[url_a] - got[url_b]) / got[url_a])
@@ -382,11 +389,16 @@ def main() -> dict[str, dict]:
             asgi_server(off_env, workers=2) as off_base,
             asgi_server(log_env, workers=2, output=log_file) as log_base,
             asgi_server(cold_env, workers=2) as cold_base,
+            # Metrics on, serving only what the metrics-off server serves: the pair
+            # compares two servers that differ in nothing else (`base` has served
+            # every target, large pages included, by then).
+            asgi_server(on_env, workers=2) as twin_base,
         ):
             results = serve_and_measure(wrk, tmp, base, off_base, log_base, cold_base)
             latest = "/api/v1/prices/latest/BTC/"
-            metrics = paired(wrk, off_base + latest, base + latest)
-            logging = paired(wrk, base + latest, log_base + latest)
+            run_wrk(wrk, twin_base + latest, 8, None, seconds=2)  # as the rounds warm
+            metrics = paired(wrk, off_base + latest, twin_base + latest)
+            logging = paired(wrk, twin_base + latest, log_base + latest)
     ceiling = results["ceiling"]["rps"]
     for figures in results.values():
         figures["vs_ceiling"] = round(figures["rps"] / ceiling, 3)
