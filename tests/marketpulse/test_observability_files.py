@@ -18,7 +18,7 @@ DASHBOARD = BASE_DIR / "deploy" / "grafana" / "marketpulse.json"
 METRIC_MODULES = [
     "marketpulse.metrics", "prices.ingest.metrics", "prices.realtime.metrics",
     "django_prometheus.middleware", "django_prometheus.db.metrics",
-    "django_prometheus.cache.metrics",
+    "django_prometheus.cache.metrics", "analytics.alerts.metrics",
 ]  # fmt: skip
 SUFFIXES = {
     "counter": ["_total", "_created"],
@@ -75,6 +75,8 @@ def metric_names(expr: str) -> set[str]:
         "queue",
         "stream",
         "role",
+        "kind",
+        "outcome",
     }
 
 
@@ -93,7 +95,9 @@ def test_every_dashboard_query_names_only_metrics_the_service_exports(exported):
         "marketpulse_provider_errors_total", "marketpulse_latest_price_age_seconds",
         "marketpulse_websocket_connections", "marketpulse_fanout_delivery_seconds_bucket",
         "marketpulse_websocket_slow_clients_total", "marketpulse_replays_running",
-        "marketpulse_celery_queue_length",
+        "marketpulse_celery_queue_length", "marketpulse_alerts_fired_total",
+        "marketpulse_alert_evaluation_seconds_bucket",
+        "marketpulse_webhook_attempts_total", "marketpulse_webhooks_disabled_total",
     ):  # fmt: skip
         assert family in ours
         assert family in named, f"{family} is exported but not on the dashboard"
