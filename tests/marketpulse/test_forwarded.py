@@ -27,8 +27,9 @@ def login_statuses(base_url: str, forwarded: list[str]) -> list[int]:
 
 def test_a_new_forwarded_for_on_each_login_does_not_escape_the_throttle(server_env):
     UserFactory(username="alice")
-    # The lockout (test_lockout.py) is not what is tested here: well out of the way.
-    env = {**server_env, "THROTTLE_RATE_LOGIN": "3/min", "LOGIN_FAILURE_LIMIT": "100"}
+    # The lockout (test_lockout.py) is not what is tested here: well out of the way. Per
+    # hour: five slow logins (~0.7 s each) straddled a minute's fixed window in CI.
+    env = {**server_env, "THROTTLE_RATE_LOGIN": "3/hour", "LOGIN_FAILURE_LIMIT": "100"}
     env.pop("FORWARDED_ALLOW_IPS", None)
     with servers.asgi_server(env) as base_url:
         statuses = login_statuses(base_url, [f"198.51.100.{n}" for n in range(5)])

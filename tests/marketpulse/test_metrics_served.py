@@ -81,14 +81,18 @@ def test_one_scrape_sums_both_web_processes_and_the_worker(server_env, tmp_path)
             run.refresh_from_db()
         assert run.status == "succeeded", run.error
 
-        # HTTP traffic, a new connection each, until both web processes have served some.
-        before = scrape(base)
-        sent = 0
-        while len(pids_counting_live_requests(directory)) < 2 and sent < 400:
+        # HTTP traffic, a new connection each, until both web processes have served some
+        # (and so have accepted what the start-up probes that timed out left queued).
+        warmed = 0
+        while len(pids_counting_live_requests(directory)) < 2 and warmed < 400:
             for _ in range(20):
                 assert httpx.get(f"{base}/health/live/", timeout=5).status_code == 200
-            sent += 20
+            warmed += 20
         assert len(pids_counting_live_requests(directory)) == 2
+        before = scrape(base)
+        sent = 40
+        for _ in range(sent):
+            assert httpx.get(f"{base}/health/live/", timeout=5).status_code == 200
 
         # A WebSocket subscription, open while we scrape, and one live update through it.
         async def subscribed_scrape() -> dict:
