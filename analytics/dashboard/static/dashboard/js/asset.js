@@ -393,5 +393,6 @@ async function loadAsset() {
   socket.start();
 }
 
-// All at once: the chart does not wait for the header's request.
-Promise.all([loadAsset(), loadCandles(), setUpIndicators(), loadAnomalies().then(placeMarkers), loadAccuracy()]).catch(failed);
+// All at once: the chart does not wait for the header's request. The accuracy table waits
+// for it: its figures are in the asset's quote, and an unknown symbol has none to ask for.
+Promise.all([loadAsset().then(loadAccuracy), loadCandles(), setUpIndicators(), loadAnomalies().then(placeMarkers)]).catch(failed);
