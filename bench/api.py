@@ -24,7 +24,9 @@
   before the next), as the median of the per-pair differences; the rounds' medians are
   kept beside them. The pairs' metrics-on WARNING server is a fifth one that serves
   nothing else (the first has served every target by then, large pages included), so
-  each pair's servers differ in the one setting only.
+  each pair's servers differ in the one setting only. Each pair also reads the CPU time
+  (user + system) the two servers' processes spent per request served: wrk, Redis and
+  the neighbours' load stay out of it, so it moves far less than req/s between runs.
 - Response cache: a fourth server runs with API_CACHE_TTL=0 (cache off): every
   `page_1000_cache_off` / `year_1d_cache_off` request is built from PostgreSQL.
   `page_1000` and `year_1d` run on the shipped server (cache on, random windows: mostly
@@ -46,9 +48,10 @@ from statistics import median
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+import psutil
 import psycopg
 
-from tests.servers import asgi_server
+from tests.servers import asgi_server, asgi_server_process
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
@@ -299,6 +302,7 @@ def run_wrk(
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     return {
         "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),  # type: ignore[union-attr]
+        "requests": int(re.search(r"(\d+) requests in", out).group(1)),  # type: ignore[union-attr]
         "p50_ms": to_ms(latency["50"]),
         "p99_ms": to_ms(latency["99"]),
         "errors": int(errors.group(1)) if errors else 0,
@@ -347,24 +351,44 @@ def measure(
     return results
 
 
-def paired(wrk: str, url_a: str, url_b: str) -> dict[str, float]:
-    """PAIRS back-to-back pairs of c64 runs of two URLs (the first of each pair
-    alternating): the medians of both and of the per-pair cost of b against a, %."""
-    a_rps, b_rps, costs = [], [], []
+def server_cpu(server: psutil.Process) -> float:
+    """CPU seconds (user + system) a server and its worker processes have used."""
+    total = 0.0
+    for process in [server, *server.children(recursive=True)]:
+        times = process.cpu_times()
+        total += times.user + times.system
+    return total
+
+
+Served = tuple[str, psutil.Process]  # a server's URL to load, and its process
+
+
+def paired(wrk: str, a: Served, b: Served) -> dict[str, float]:
+    """PAIRS back-to-back pairs of c64 runs of two servers (the first of each pair
+    alternating): the medians of both servers' req/s and CPU µs per request, and of the
+    per-pair cost of b against a, %, in each."""
+    rps: dict[str, list[float]] = {"a": [], "b": []}
+    cpu: dict[str, list[float]] = {"a": [], "b": []}
+    rps_costs, cpu_costs = [], []
     for n in range(PAIRS):
-        order = (url_a, url_b) if n % 2 == 0 else (url_b, url_a)
-        got = {}
-        for url in order:
+        order = (("a", a), ("b", b)) if n % 2 == 0 else (("b", b), ("a", a))
+        for side, (url, server) in order:
+            before = server_cpu(server)
             run = run_wrk(wrk, url, 64, None, seconds=2)
             drain(run)  # the next run must not start behind this one's backlog
-            got[url] = run["rps"]
-        a_rps.append(got[url_a])
-        b_rps.append(got[url_b])
-        costs.append(100 * (got[url_a] - got[url_b]) / got[url_a])
+            rps[side].append(run["rps"])
+            # The drained backlog is counted in the CPU, not in wrk's requests: up to
+            # 64 of ~1,000+ per run, alike on both sides.
+            cpu[side].append(1e6 * (server_cpu(server) - before) / run["requests"])
+        rps_costs.append(100 * (rps["a"][-1] - rps["b"][-1]) / rps["a"][-1])
+        cpu_costs.append(100 * (cpu["b"][-1] - cpu["a"][-1]) / cpu["a"][-1])
     return {
-        "a_rps": round(median(a_rps), 1),
-        "b_rps": round(median(b_rps), 1),
-        "cost_pct": round(median(costs), 1),
+        "a_rps": round(median(rps["a"]), 1),
+        "b_rps": round(median(rps["b"]), 1),
+        "cost_pct": round(median(rps_costs), 1),
+        "a_cpu_us": round(median(cpu["a"])),
+        "b_cpu_us": round(median(cpu["b"])),
+        "cpu_cost_pct": round(median(cpu_costs), 1),
         "pairs": PAIRS,
     }
 
@@ -386,19 +410,25 @@ def main() -> dict[str, dict]:
         with (
             open(Path(tmp) / "access.log", "w") as log_file,
             asgi_server(on_env, workers=2) as base,
-            asgi_server(off_env, workers=2) as off_base,
-            asgi_server(log_env, workers=2, output=log_file) as log_base,
+            asgi_server_process(off_env, workers=2) as (off_base, off_server),
+            asgi_server_process(log_env, workers=2, output=log_file) as (
+                log_base,
+                log_server,
+            ),
             asgi_server(cold_env, workers=2) as cold_base,
             # Metrics on, serving only what the metrics-off server serves: the pair
             # compares two servers that differ in nothing else (`base` has served
             # every target, large pages included, by then).
-            asgi_server(on_env, workers=2) as twin_base,
+            asgi_server_process(on_env, workers=2) as (twin_base, twin_server),
         ):
             results = serve_and_measure(wrk, tmp, base, off_base, log_base, cold_base)
             latest = "/api/v1/prices/latest/BTC/"
             run_wrk(wrk, twin_base + latest, 8, None, seconds=2)  # as the rounds warm
-            metrics = paired(wrk, off_base + latest, twin_base + latest)
-            logging = paired(wrk, twin_base + latest, log_base + latest)
+            metrics_off = (off_base + latest, psutil.Process(off_server.pid))
+            metrics_on = (twin_base + latest, psutil.Process(twin_server.pid))
+            info_logged = (log_base + latest, psutil.Process(log_server.pid))
+            metrics = paired(wrk, metrics_off, metrics_on)
+            logging = paired(wrk, metrics_on, info_logged)
     ceiling = results["ceiling"]["rps"]
     for figures in results.values():
         figures["vs_ceiling"] = round(figures["rps"] / ceiling, 3)
@@ -407,6 +437,9 @@ def main() -> dict[str, dict]:
         "on_rps": metrics["b_rps"],
         "off_rps": metrics["a_rps"],
         "off_minus_on_pct": metrics["cost_pct"],
+        "on_cpu_us_per_request": metrics["b_cpu_us"],
+        "off_cpu_us_per_request": metrics["a_cpu_us"],
+        "cpu_cost_pct": metrics["cpu_cost_pct"],
         "pairs": metrics["pairs"],
         "rounds_on_rps": on,
         "rounds_off_rps": off,
@@ -417,6 +450,9 @@ def main() -> dict[str, dict]:
         "warning_rps": logging["a_rps"],
         "info_rps": logging["b_rps"],
         "cost_pct": logging["cost_pct"],
+        "warning_cpu_us_per_request": logging["a_cpu_us"],
+        "info_cpu_us_per_request": logging["b_cpu_us"],
+        "cpu_cost_pct": logging["cpu_cost_pct"],
         "pairs": logging["pairs"],
         "rounds_warning_rps": quiet,
         "rounds_info_rps": logged,
