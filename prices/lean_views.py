@@ -3,9 +3,9 @@
 Latest prices (`/api/v1/prices/latest/[<symbol>/]`), candle pages
 (`/api/v1/prices/<symbol>/candles/`), the asset list and one asset are answered by plain
 Django views: the request is counted by the same `count_request` the DRF throttle uses
-(for a latest price, the price is read in that same Redis round trip), then answered
-without DRF's dispatch (request wrapping, negotiation, three authenticators,
-permissions). What the fast path does not answer itself (a cache miss of the asset
+(a latest price, or a cached response where the cache shares the default Redis, is read
+in that same round trip), then answered without DRF's dispatch (request wrapping,
+negotiation, three authenticators, permissions). What the fast path does not answer itself (a cache miss of the asset
 list, an error) is handed, already counted, to the DRF view without its throttles.
 Anything else (credentials, an Accept header other than JSON, `?format=`, HEAD,
 OPTIONS) goes, uncounted, to the DRF views, which answer exactly as before; the schema
@@ -150,19 +150,32 @@ def latest(request: HttpRequest) -> HttpResponseBase:
 def candles(request: HttpRequest, symbol: str) -> HttpResponseBase:
     if not _lean(request, query=True) or symbol_error(symbol):
         return _drf_candles(request, symbol=symbol)
-    counted = _count(request, [])  # first, as DRF throttles before it validates
+    # Validated before it is counted (DRF counts first): the cache entry's key comes
+    # from the query, and its read rides on the count. A refused client still gets
+    # its 429 whatever it asked.
+    query = CandleQuerySerializer(data=request.GET)
+    window = (
+        CandleWindow.from_query(symbol.upper(), query.validated_data)
+        if query.is_valid()
+        else None
+    )
+    read = (
+        caching.lookup_read(scope=window.symbol, key=window.cache_key())
+        if window is not None
+        else None
+    )
+    counted = _count(request, [read] if read else [])
     if not counted.allowed:
         return _throttled(counted)
-    query = CandleQuerySerializer(data=request.GET)
     response: HttpResponseBase | None = None
-    if query.is_valid():
-        window = CandleWindow.from_query(symbol.upper(), query.validated_data)
+    if window is not None:
         try:
             response = caching.cached_json(
                 request,
                 scope=window.symbol,
                 key=window.cache_key(),
                 build=window.json_body,
+                replied=counted.replies[0] if read else None,
             )
         except (APIException, MarketPulseError):  # DRF's exception handler words it
             response = None
@@ -175,10 +188,12 @@ def _cached_or(
     request: HttpRequest, *, scope: str, key: str, drf: Callable[[], HttpResponseBase]
 ) -> HttpResponseBase:
     """A cache hit answered here; anything else by the (uncounted) DRF view."""
-    counted = _count(request, [])
+    read = caching.lookup_read(scope=scope, key=key)
+    counted = _count(request, [read] if read else [])
     if not counted.allowed:
         return _throttled(counted)
-    cached, _ = caching.lookup(scope=scope, key=key)
+    replied = counted.replies[0] if read else None
+    cached, _ = caching.lookup(scope=scope, key=key, replied=replied)
     if cached is not None:
         response = caching.json_response(
             request, cached.body, etag=cached.etag, hit=True

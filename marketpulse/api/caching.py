@@ -3,8 +3,10 @@
 Writers bump an asset's version when its data changes (`upsert_candles`,
 `record_latest_prices`, saving an `Asset`); a cached entry remembers the version it was
 built from and counts as a hit only while that is still current. The version and the
-entry come back in one MGET, so a hit costs one round trip. With Redis down every read
-is a miss and nothing is stored: responses come from PostgreSQL, just slower.
+entry come back in one MGET, so a hit costs one round trip; where the cache shares the
+default Redis, that MGET rides on the rate limiter's round trip (`lookup_read`), so a
+throttled hit costs one round trip in all. With Redis down every read is a miss and
+nothing is stored: responses come from PostgreSQL, just slower.
 
 The cache has a Redis of its own that evicts (`CACHE_REDIS_URL`, allkeys-lru), so a
 version may vanish: versions are random never-reused values, not counters, so a version
@@ -80,13 +82,29 @@ def bump_versions(symbols: Iterable[str], *, listing: bool = True) -> None:
         logger.warning("redis unavailable: cache versions not bumped")
 
 
-def lookup(*, scope: str, key: str) -> tuple[CachedBody | None, bytes | None]:
+Read = tuple[str, tuple]  # a Redis command's name and arguments
+
+
+def lookup_read(*, scope: str, key: str) -> Read | None:
+    """The MGET `lookup` sends, for another round trip to the default Redis to carry
+    (the rate limiter's: `count_request`), or None when the response cache has a Redis
+    of its own (`CACHE_REDIS_URL`)."""
+    caches = settings.CACHES
+    if caches["responses"]["LOCATION"] != caches["default"]["LOCATION"]:
+        return None
+    return "mget", ([_version_key(scope), _entry_key(key)],)
+
+
+def lookup(
+    *, scope: str, key: str, replied: list[bytes | None] | None = None
+) -> tuple[CachedBody | None, bytes | None]:
     """The cached body for `key` if built from the current version of `scope`, and that
-    version (None when Redis is unavailable: then do not store either)."""
+    version (None when Redis is unavailable: then do not store either). `replied`: the
+    reply to `lookup_read`'s MGET where another round trip carried it."""
     try:
         redis = _redis()
         # Replies are bytes: the cache's client does not decode.
-        version, raw = cast(
+        version, raw = replied or cast(
             list[bytes | None], redis.mget([_version_key(scope), _entry_key(key)])
         )
         if version is None:  # never bumped, or evicted: a value no entry can hold
@@ -137,10 +155,11 @@ def cached_json(
     scope: str,
     key: str,
     build: Callable[[], tuple[bytes, int]],
+    replied: list[bytes | None] | None = None,
 ) -> HttpResponseBase:
     """Serves `key` from the cache while `scope`'s version is current, else calls `build`
-    (-> body, seconds to keep it) and stores what it returns."""
-    cached, version = lookup(scope=scope, key=key)
+    (-> body, seconds to keep it) and stores what it returns. `replied`: as `lookup`'s."""
+    cached, version = lookup(scope=scope, key=key, replied=replied)
     if cached is not None:
         return json_response(request, cached.body, etag=cached.etag, hit=True)
     body, ttl = build()
