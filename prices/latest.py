@@ -10,7 +10,7 @@ import logging
 import time
 from collections.abc import Iterable
 from datetime import datetime
-from typing import TypedDict
+from typing import Any, TypedDict
 
 import orjson
 from django.conf import settings
@@ -151,13 +151,12 @@ def latest_prices(symbols: list[str] | None = None) -> tuple[list[LatestPrice], 
     try:
         redis = get_redis_connection("default")
         if symbols is None:
-            # The hash may hold only some prices after Redis restarted; the marker says a
-            # full refill from PostgreSQL happened since.
-            if redis.exists(COMPLETE_KEY):
-                raw = redis.hgetall(REDIS_KEY)
-                found = [parse_latest_price(raw[k]) for k in sorted(raw)]
-                if all(found):
-                    return found, True  # type: ignore[return-value]
+            pipe = redis.pipeline(transaction=False)
+            for command, args in latest_list_reads():
+                getattr(pipe, command)(*args)
+            every = parse_latest_list(pipe.execute())
+            if every is not None:
+                return every, True
         elif symbols:
             found = [parse_latest_price(v) for v in redis.hmget(REDIS_KEY, symbols)]
             if all(found):
@@ -184,6 +183,23 @@ def latest_price_read(symbol: str) -> tuple[str, tuple[str, str]]:
     """The Redis command reading one latest price, for callers batching round trips;
     `parse_latest_price` reads its reply (None: ask `latest_prices`)."""
     return "hget", (REDIS_KEY, symbol)
+
+
+def latest_list_reads() -> list[tuple[str, tuple[str]]]:
+    """The Redis commands reading every latest price, for callers batching round trips;
+    `parse_latest_list` reads their replies (None: ask `latest_prices`)."""
+    return [("exists", (COMPLETE_KEY,)), ("hgetall", (REDIS_KEY,))]
+
+
+def parse_latest_list(replies: list[Any]) -> list[LatestPrice] | None:
+    """Every stored price by symbol, or None unless the hash is known complete (it may
+    hold only some after Redis restarted: the marker says a full refill from PostgreSQL
+    happened since) and each is one of ours."""
+    complete, raw = replies
+    if not complete or raw is None:  # (None: the batch found Redis down)
+        return None
+    found = [parse_latest_price(raw[k]) for k in sorted(raw)]
+    return found if all(found) else None  # type: ignore[return-value]
 
 
 def parse_latest_price(raw: bytes | None) -> LatestPrice | None:

@@ -32,7 +32,13 @@ from marketpulse.api.throttles import (
     rate_limit_headers,
 )
 from marketpulse.errors import MarketPulseError
-from prices.latest import latest_price_read, latest_prices, parse_latest_price
+from prices.latest import (
+    latest_list_reads,
+    latest_price_read,
+    latest_prices,
+    parse_latest_list,
+    parse_latest_price,
+)
 from prices.serializers import CandleQuerySerializer
 from prices.views import CandleWindow, PriceViewSet, latest_payload
 
@@ -136,10 +142,11 @@ def latest_one(request: HttpRequest, symbol: str) -> HttpResponseBase:
 def latest(request: HttpRequest) -> HttpResponseBase:
     if not _lean(request):
         return _drf_latest(request)
-    counted = _count(request, [])
+    counted = _count(request, latest_list_reads())
     if not counted.allowed:
         return _throttled(counted)
-    prices, hit = latest_prices(None)
+    every = parse_latest_list(counted.replies)
+    prices, hit = (every, True) if every is not None else latest_prices(None)
     now = datetime.now(UTC)
     body = {"count": len(prices), "results": [latest_payload(p, now) for p in prices],
             "missing": []}  # fmt: skip

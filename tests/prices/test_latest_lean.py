@@ -124,3 +124,52 @@ def test_the_limiter_and_the_price_read_share_no_request_attributes(priced):
     assert counted.replies == [None]
     assert counted.state is not None
     assert counted.state.remaining == 4
+
+
+@pytest.mark.parametrize(
+    "path", ["/api/v1/prices/latest/BTC/", "/api/v1/prices/latest/"]
+)
+def test_a_latest_read_is_one_redis_round_trip(api_client, priced, monkeypatch, path):
+    """The count and the price reads go in one pipeline: one write to Redis (the list
+    took three: the count, the completeness marker, the hash)."""
+    from redis.connection import AbstractConnection
+
+    api_client.get(
+        "/api/v1/prices/latest/"
+    )  # refilled from PostgreSQL, marked complete
+    sends = []
+    send = AbstractConnection.send_packed_command
+
+    def counted(self, command, check_health=True):  # type: ignore[no-untyped-def]
+        sends.append(command)
+        return send(self, command, check_health)
+
+    monkeypatch.setattr(AbstractConnection, "send_packed_command", counted)
+    response = api_client.get(path)
+    assert (response.status_code, response["X-Cache"]) == (200, "HIT")
+    assert len(sends) == 1
+
+
+@pytest.mark.parametrize("damage", ["partial", "corrupt", "down"])
+def test_the_list_from_a_damaged_or_missing_redis_comes_from_postgresql(
+    api_client, priced, settings, damage
+):
+    from django_redis import get_redis_connection
+
+    from tests.servers import redis_at
+
+    redis = get_redis_connection("default")
+    api_client.get("/api/v1/prices/latest/")  # complete in Redis
+    if damage == "partial":  # as after a restart: one price lost, the marker too
+        redis.hdel("mp:latest", "ETH")
+        redis.delete("mp:latest:complete")
+    elif damage == "corrupt":
+        redis.hset("mp:latest", "BTC", b'{"x": 1}')
+    else:
+        redis_at(settings, "redis://127.0.0.1:1/0")
+    response = api_client.get("/api/v1/prices/latest/")
+    assert (response.status_code, response["X-Cache"]) == (200, "MISS")
+    prices = {r["symbol"]: r["price"] for r in response.json()["results"]}
+    assert prices == {"BTC": 65000.5, "ETH": 3200.25}
+    if damage != "down":
+        assert api_client.get("/api/v1/prices/latest/")["X-Cache"] == "HIT"  # refilled
