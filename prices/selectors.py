@@ -43,9 +43,9 @@ class CandleSource:
 
 
 @dataclass(frozen=True, slots=True)
-class CandlePage:
-    """Candles in the order asked for, as numpy columns: epoch-second open times
-    (int64), then float64 prices and volume."""
+class Ohlcv:
+    """Candles as numpy columns: epoch-second open times (int64), then float64 prices
+    and volume."""
 
     open_time: np.ndarray
     open: np.ndarray
@@ -53,6 +53,12 @@ class CandlePage:
     low: np.ndarray
     close: np.ndarray
     volume: np.ndarray
+
+
+@dataclass(frozen=True, slots=True)
+class CandlePage(Ohlcv):
+    """A history page's candles, in the order asked for."""
+
     has_more: bool
     source: CandleSource | None
 
@@ -298,16 +304,9 @@ def closes_for(
 
 
 @dataclass(frozen=True, slots=True)
-class CandleColumns:
-    """Candles as numpy columns, oldest first: epoch-second open times (int64), then
-    float64 prices and volume. The first `before` rows open before the range asked for."""
+class CandleColumns(Ohlcv):
+    """Candles oldest first; the first `before` rows open before the range asked for."""
 
-    open_time: np.ndarray
-    open: np.ndarray
-    high: np.ndarray
-    low: np.ndarray
-    close: np.ndarray
-    volume: np.ndarray
     before: int
     source: CandleSource | None
 
