@@ -26,7 +26,9 @@
   nothing else (the first has served every target by then, large pages included), so
   each pair's servers differ in the one setting only. Each pair also reads the CPU time
   (user + system) the two servers' processes spent per request served: wrk, Redis and
-  the neighbours' load stay out of it, so it moves far less than req/s between runs.
+  the neighbours' load stay out of it. And `bench/metrics_cost.py` times, in one
+  process, the metrics middleware's work per request against a whole latest-price
+  request (`middleware_us`, `middleware_share_pct`): what the pairs cannot resolve.
 - Response cache: a fourth server runs with API_CACHE_TTL=0 (cache off): every
   `page_1000_cache_off` / `year_1d_cache_off` request is built from PostgreSQL.
   `page_1000` and `year_1d` run on the shipped server (cache on, random windows: mostly
@@ -393,6 +395,19 @@ def paired(wrk: str, a: Served, b: Served) -> dict[str, float]:
     }
 
 
+def metrics_cost(env: dict[str, str]) -> dict[str, float]:
+    """bench/metrics_cost.py in a process with a metrics-on server's environment."""
+    out = subprocess.run(
+        [PYTHON, "-m", "bench.metrics_cost"],
+        cwd=BASE_DIR,
+        env={**env, "DJANGO_SETTINGS_MODULE": "marketpulse.settings"},
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    return json.loads(out.strip().splitlines()[-1])
+
+
 def main() -> dict[str, dict]:
     wrk = ensure_wrk()
     env = bench_env()
@@ -429,6 +444,7 @@ def main() -> dict[str, dict]:
             info_logged = (log_base + latest, psutil.Process(log_server.pid))
             metrics = paired(wrk, metrics_off, metrics_on)
             logging = paired(wrk, metrics_on, info_logged)
+            in_process = metrics_cost(on_env)
     ceiling = results["ceiling"]["rps"]
     for figures in results.values():
         figures["vs_ceiling"] = round(figures["rps"] / ceiling, 3)
@@ -440,6 +456,9 @@ def main() -> dict[str, dict]:
         "on_cpu_us_per_request": metrics["b_cpu_us"],
         "off_cpu_us_per_request": metrics["a_cpu_us"],
         "cpu_cost_pct": metrics["cpu_cost_pct"],
+        "middleware_us": in_process["middleware_us"],
+        "in_process_latest_us": in_process["latest_request_us"],
+        "middleware_share_pct": in_process["share_pct"],
         "pairs": metrics["pairs"],
         "rounds_on_rps": on,
         "rounds_off_rps": off,
