@@ -5,8 +5,9 @@ Latest prices (`/api/v1/prices/latest/[<symbol>/]`), candle pages
 Django views: the request is counted by the same `count_request` the DRF throttle uses
 (a latest price, or a cached response where the cache shares the default Redis, is read
 in that same round trip), then answered without DRF's dispatch (request wrapping,
-negotiation, three authenticators, permissions). What the fast path does not answer itself (a cache miss of the asset
-list, an error) is handed, already counted, to the DRF view without its throttles.
+negotiation, three authenticators, permissions). What the fast path does not answer
+itself (a cache miss of the asset list, an error) is handed, already counted, to the
+DRF view without its throttles.
 Anything else (credentials, an Accept header other than JSON, `?format=`, HEAD,
 OPTIONS) goes, uncounted, to the DRF views, which answer exactly as before; the schema
 documents those views.
@@ -28,6 +29,7 @@ from marketpulse.api.renderers import dumps
 from marketpulse.api.throttles import (
     AnonThrottle,
     Counted,
+    Read,
     count_request,
     rate_limit_headers,
 )
@@ -86,7 +88,7 @@ def _lean(request: HttpRequest, *, query: bool = False) -> bool:
     )
 
 
-def _count(request: HttpRequest, reads: list[tuple[str, tuple]]) -> Counted:
+def _count(request: HttpRequest, reads: list[Read]) -> Counted:
     throttle = AnonThrottle()  # its rate, as the DRF view would apply it
     return count_request(
         f"anon:{throttle.get_ident(request)}",  # type: ignore[arg-type]  # reads META only
@@ -166,11 +168,8 @@ def candles(request: HttpRequest, symbol: str) -> HttpResponseBase:
         if query.is_valid()
         else None
     )
-    read = (
-        caching.lookup_read(scope=window.symbol, key=window.cache_key())
-        if window is not None
-        else None
-    )
+    key = window.cache_key() if window is not None else ""
+    read = caching.lookup_read(scope=window.symbol, key=key) if window else None
     counted = _count(request, [read] if read else [])
     if not counted.allowed:
         return _throttled(counted)
@@ -180,7 +179,7 @@ def candles(request: HttpRequest, symbol: str) -> HttpResponseBase:
             response = caching.cached_json(
                 request,
                 scope=window.symbol,
-                key=window.cache_key(),
+                key=key,
                 build=window.json_body,
                 replied=counted.replies[0] if read else None,
             )

@@ -29,6 +29,8 @@ from django_redis import get_redis_connection
 from redis import Redis
 from redis.exceptions import RedisError
 
+from marketpulse.api.throttles import Read
+
 logger = logging.getLogger(__name__)
 
 # Versions are per asset symbol (known from the URL, so a hit needs no database read),
@@ -80,9 +82,6 @@ def bump_versions(symbols: Iterable[str], *, listing: bool = True) -> None:
     except RedisError:
         # Entries expire by TTL; while Redis is down nothing is read from it anyway.
         logger.warning("redis unavailable: cache versions not bumped")
-
-
-Read = tuple[str, tuple]  # a Redis command's name and arguments
 
 
 def lookup_read(*, scope: str, key: str) -> Read | None:

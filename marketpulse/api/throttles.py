@@ -24,6 +24,9 @@ if TYPE_CHECKING:  # rest_framework.views imports this module: no cycle at runti
 logger = logging.getLogger(__name__)
 
 
+Read = tuple[str, tuple]  # a Redis command's name and arguments, to ride on a count
+
+
 @dataclass(frozen=True, slots=True)
 class RateLimit:
     limit: int
@@ -42,7 +45,7 @@ class Counted:
 
 
 def count_request(
-    key: str, *, limit: int, duration: int, reads: Sequence[tuple[str, tuple]] = ()
+    key: str, *, limit: int, duration: int, reads: Sequence[Read] = ()
 ) -> Counted:
     """Counts one request of `key` in its fixed window, and runs `reads` (Redis command
     name, args) in the same round trip: a plain function, so the DRF throttle and the

@@ -129,25 +129,16 @@ def test_the_limiter_and_the_price_read_share_no_request_attributes(priced):
 @pytest.mark.parametrize(
     "path", ["/api/v1/prices/latest/BTC/", "/api/v1/prices/latest/"]
 )
-def test_a_latest_read_is_one_redis_round_trip(api_client, priced, monkeypatch, path):
+def test_a_latest_read_is_one_redis_round_trip(api_client, priced, redis_writes, path):
     """The count and the price reads go in one pipeline: one write to Redis (the list
     took three: the count, the completeness marker, the hash)."""
-    from redis.connection import AbstractConnection
-
     api_client.get(
         "/api/v1/prices/latest/"
     )  # refilled from PostgreSQL, marked complete
-    sends = []
-    send = AbstractConnection.send_packed_command
-
-    def counted(self, command, check_health=True):  # type: ignore[no-untyped-def]
-        sends.append(command)
-        return send(self, command, check_health)
-
-    monkeypatch.setattr(AbstractConnection, "send_packed_command", counted)
+    redis_writes.clear()
     response = api_client.get(path)
     assert (response.status_code, response["X-Cache"]) == (200, "HIT")
-    assert len(sends) == 1
+    assert len(redis_writes) == 1
 
 
 @pytest.mark.parametrize("damage", ["partial", "corrupt", "down"])

@@ -127,24 +127,15 @@ def test_signed_in_and_csv_requests_take_the_drf_path(alice_client, eth_minutes)
 
 @pytest.mark.parametrize("path", READS)
 def test_a_cached_read_is_one_redis_round_trip_where_the_cache_shares_redis(
-    api_client, eth_minutes, monkeypatch, path
+    api_client, eth_minutes, redis_writes, path
 ):
     """The cache entry's MGET rides on the rate limiter's pipeline: a hit is one write
     to Redis (two where the cache has a Redis of its own, as the embedded setup runs)."""
-    from redis.connection import AbstractConnection
-
     from marketpulse.api import caching
 
     api_client.get(path)  # cached
-    sends = []
-    send = AbstractConnection.send_packed_command
-
-    def counted(self, command, check_health=True):  # type: ignore[no-untyped-def]
-        sends.append(command)
-        return send(self, command, check_health)
-
-    monkeypatch.setattr(AbstractConnection, "send_packed_command", counted)
+    redis_writes.clear()
     hit = api_client.get(path)
     assert (hit.status_code, hit["X-Cache"]) == (200, "HIT")
     shared = caching.lookup_read(scope="*", key="") is not None
-    assert len(sends) == (1 if shared else 2)
+    assert len(redis_writes) == (1 if shared else 2)
