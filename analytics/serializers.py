@@ -10,6 +10,7 @@ from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
 from analytics.indicators import MAX_INDICATORS
+from analytics.indicators.calls import LABEL
 from analytics.indicators.catalogue import catalogue, outputs_index
 from analytics.models import Anomaly
 from prices.intervals import Interval
@@ -17,10 +18,11 @@ from prices.serializers import AwareDateTimeField, GapSerializer
 
 
 def indicator_list_pattern() -> str:
-    """The names the endpoint knows (indicators, and outputs asked for alone), 1 to
-    MAX_INDICATORS of them, comma-separated: the schema's `pattern`, checked as given."""
+    """The names the endpoint knows (indicators, and outputs asked for alone), each
+    with an optional `:label`, 1 to MAX_INDICATORS of them, comma-separated: the
+    schema's `pattern`, checked as given."""
     names = sorted({*catalogue(), *outputs_index()}, key=lambda n: (-len(n), n))
-    one = "(?:" + "|".join(names) + ")"
+    one = "(?:" + "|".join(names) + f")(?::{LABEL.pattern})?"
     return f"^{one}(?:,{one}){{0,{MAX_INDICATORS - 1}}}$"
 
 
@@ -51,7 +53,8 @@ class IndicatorQuerySerializer(serializers.Serializer):
     interval = serializers.ChoiceField(choices=Interval.values, default=Interval.D1)
     indicators = IndicatorListField(
         help_text=f"Comma-separated indicator names (at most {MAX_INDICATORS}), or "
-        "output names to get one output alone (`macd_hist`, `bb_upper`)."
+        "output names to get one output alone (`macd_hist`, `bb_upper`); "
+        "`name:label` adds another instance (`sma,sma:slow`)."
     )
     start = AwareDateTimeField(
         required=False,

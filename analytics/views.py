@@ -51,6 +51,11 @@ range start, typical price weighted by volume).
 `<indicator>.<parameter>=value`, e.g. `stoch.fastk_period=5`, `bbands.matype=1`.
 Names, types, defaults and TA-Lib's valid ranges are in the catalogue.
 
+**Several instances** of one indicator: label the others, `indicators=sma,sma:slow`,
+and set theirs as `sma:slow.timeperiod=200` (or `sma_period:slow=200`). A labelled
+instance's outputs, `parameters` and `warmup` are named with its label (`sma:slow`,
+`bb_upper:wide`); a label is 1 to 20 of a-z, 0-9 and `_`.
+
 **Warm-up**: each indicator reads the candles before `start` it needs: TA-Lib's
 lookback, plus {indicators.CONVERGENCE} x its longest period for recursive ones
 (EMA, Wilder smoothing, adaptive averages; {indicators.RECURSIVE_BASE} when they have no

@@ -79,6 +79,8 @@ def _required(rule: dict[str, Any], field: str) -> Any:
 def indicator_call(rule: dict[str, Any]) -> Call:
     """The TA-Lib call of an indicator alert, checked by the indicators API's parser."""
     name = str(rule["indicator"]).lower()
+    if ":" in name:  # an alert watches one indicator: an instance label means nothing
+        raise InvalidInput(field="indicator", message="A catalogue name, no label.")
     params = rule.get("params") or {}
     if not isinstance(params, dict):
         raise InvalidInput(field="params", message="An object of parameter: value.")

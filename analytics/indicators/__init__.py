@@ -12,7 +12,7 @@ Rules, stated once:
   a seed's weight decays at least like (1 - 1/n)^k, so after 30n candles it is below
   e^-30 ~ 1e-13 and values from `start` equal a computation over the whole history to
   well within 1e-6 relative (measured for every catalogue function on the demo candles,
-  tests/analytics/test_indicator_warmup.py). Each indicator's window is its own, so its
+  tests/analytics/test_indicator_catalogue.py). Each indicator's window is its own, so its
   values do not depend on what else was asked for.
 - **Too little history**: when fewer than `lookback` candles precede `start`, the leading
   rows are null and `warmup.<name>.null_rows` / `reason` say how many and why. When the
@@ -24,6 +24,8 @@ Rules, stated once:
   so periods count candles, and the candle after a gap follows the one before it. The
   response lists the gaps of the range.
 - Index functions (MAXINDEX, MININDEX, MINMAXINDEX) answer the open time of the candle.
+- **Instances**: `sma:slow` is another instance of `sma`, with parameters and warm-up
+  of its own; the response names its outputs `sma:slow` (`bb_upper:wide` for bbands).
 """
 
 from analytics.indicators.calls import (

@@ -2,6 +2,7 @@
 needs (see analytics/indicators/__init__.py for the rules)."""
 
 import functools
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -58,6 +59,8 @@ CUMULATIVE = frozenset(["obv", "ad", "cumsum", "wad", "nvi", "pvi", "pvt", "vwap
 INDEX_OUTPUTS = frozenset({"maxindex", "minindex", "minmaxindex"})
 # TA-Lib's fixed periods where a function has no parameter for them.
 FIXED_PERIODS = {"macdfix": 26}
+# `sma:slow`: a second instance of an indicator, its outputs named `sma:slow`.
+LABEL = re.compile(r"[a-z0-9_]{1,20}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,10 +70,20 @@ class Call:
     indicator: Indicator
     parameters: dict[str, float | int]
     outputs: tuple[str, ...]
+    label: str = ""
 
     @property
     def name(self) -> str:
         return self.indicator.name
+
+    @property
+    def key(self) -> str:
+        """The instance as the request and the response name it: `sma`, `sma:slow`."""
+        return f"{self.name}:{self.label}" if self.label else self.name
+
+    def column(self, output: str) -> str:
+        """The response's name for one of the outputs: `bb_upper`, `bb_upper:wide`."""
+        return f"{output}:{self.label}" if self.label else output
 
     def recursive(self) -> bool:
         if self.name in CUMULATIVE:
@@ -125,33 +138,46 @@ def fail(field: str, message: str) -> ValidationError:
 def parse_calls(*, indicators: str, query: Mapping[str, str]) -> list[Call]:
     """The indicators asked for, with their parameters: 400 naming the field for an
     unknown indicator, output or parameter, a value out of TA-Lib's range, too many
-    indicators, or a warm-up over `MAX_WARMUP`. `query` holds the other query keys."""
-    names = [n.strip().lower() for n in indicators.split(",") if n.strip()]
-    if not names:
+    indicators, or a warm-up over `MAX_WARMUP`. `query` holds the other query keys.
+
+    `name:label` asks for another instance of an indicator (`sma,sma:slow`), set as
+    `sma:slow.timeperiod=50` or `sma_period:slow=50`; its outputs are `<output>:label`."""
+    tokens = [n.strip().lower() for n in indicators.split(",") if n.strip()]
+    if not tokens:
         raise fail("indicators", "Give at least one indicator, e.g. rsi,macd.")
     known = catalogue()
-    wanted: dict[str, list[str]] = {}  # indicator -> outputs (empty: all)
-    for name in names:
-        if name in known:
-            wanted[name] = []
-        elif name in outputs_index():
-            owner, output = outputs_index()[name]
-            if wanted.get(owner) != []:
-                wanted.setdefault(owner, []).append(output)
+    wanted: dict[str, list[str]] = {}  # instance -> outputs (empty: all)
+    for token in tokens:
+        base, labelled, label = token.partition(":")
+        if labelled and not LABEL.fullmatch(label):
+            raise fail(
+                "indicators",
+                f"Label {label[:40]!r} of {base[:40]!r}: 1 to 20 of a-z, 0-9 and _.",
+            )
+        if base in known:
+            wanted[_instance(base, label)] = []
+        elif base in outputs_index():
+            owner, output = outputs_index()[base]
+            instance = _instance(owner, label)
+            if wanted.get(instance) != []:
+                wanted.setdefault(instance, []).append(output)
         else:
             raise fail(
                 "indicators",
-                f"Unknown indicator {name[:40]!r}; GET /api/v1/analytics/indicators/ "
+                f"Unknown indicator {base[:40]!r}; GET /api/v1/analytics/indicators/ "
                 "lists them.",
             )
     if len(wanted) > MAX_INDICATORS:
         raise fail("indicators", f"At most {MAX_INDICATORS} indicators per request.")
     given: dict[str, dict[str, tuple[str, str]]] = {n: {} for n in wanted}
     for key, value in query.items():
-        if key in FRIENDLY_PARAMETERS:
-            name, params = FRIENDLY_PARAMETERS[key]
+        friendly, _, label = key.lower().partition(":")
+        if friendly in FRIENDLY_PARAMETERS:
+            name, params = FRIENDLY_PARAMETERS[friendly]
+            instance = _instance(name, label)
         elif "." in key:
-            name, param = key.lower().split(".", 1)
+            instance, param = key.lower().split(".", 1)
+            name = instance.partition(":")[0]
             if name not in known:
                 raise fail(key, f"Unknown indicator {name[:40]!r}.")
             if param not in known[name].parameters:
@@ -160,33 +186,44 @@ def parse_calls(*, indicators: str, query: Mapping[str, str]) -> list[Call]:
             params = (param,)
         else:
             raise fail(key, "Unknown query parameter.")
-        if name not in wanted:
-            raise fail(key, f"Sets a parameter of {name}, which was not asked for.")
-        for param in params:
-            given[name][param] = (key, value)
-    calls = []
-    for name, outputs in wanted.items():
-        indicator = known[name]
-        parameters: dict[str, float | int] = {
-            p.name: p.default for p in indicator.parameters.values()
-        }
-        for param, (key, value) in given[name].items():
-            try:
-                parameters[param] = indicator.parameters[param].check(value)
-            except ValueError as error:
-                raise fail(key, str(error)) from None
-        call = Call(indicator, parameters, tuple(outputs) or indicator.outputs)
-        try:
-            warmup = call.warmup()
-        except Exception as error:  # TA-Lib refusing the combination
-            raise fail(name, f"TA-Lib refused these parameters: {error}") from None
-        if warmup > MAX_WARMUP:
+        if instance not in wanted:
             raise fail(
-                name,
-                f"These parameters need {warmup} earlier candles; at most {MAX_WARMUP}.",
+                key, f"Sets a parameter of {instance[:60]}, which was not asked for."
             )
-        calls.append(call)
-    return calls
+        for param in params:
+            given[instance][param] = (key, value)
+    return [
+        _call(instance, outputs, given[instance])
+        for instance, outputs in wanted.items()
+    ]
+
+
+def _instance(name: str, label: str) -> str:
+    return f"{name}:{label}" if label else name
+
+
+def _call(instance: str, outputs: list[str], given: dict[str, tuple[str, str]]) -> Call:
+    name, _, label = instance.partition(":")
+    indicator = catalogue()[name]
+    parameters: dict[str, float | int] = {
+        p.name: p.default for p in indicator.parameters.values()
+    }
+    for param, (key, value) in given.items():
+        try:
+            parameters[param] = indicator.parameters[param].check(value)
+        except ValueError as error:
+            raise fail(key, str(error)) from None
+    call = Call(indicator, parameters, tuple(outputs) or indicator.outputs, label)
+    try:
+        warmup = call.warmup()
+    except Exception as error:  # TA-Lib refusing the combination
+        raise fail(instance, f"TA-Lib refused these parameters: {error}") from None
+    if warmup > MAX_WARMUP:
+        raise fail(
+            instance,
+            f"These parameters need {warmup} earlier candles; at most {MAX_WARMUP}.",
+        )
+    return call
 
 
 def memory(indicator: Indicator) -> str:

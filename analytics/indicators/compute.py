@@ -61,7 +61,7 @@ class Window:
 
     def cache_key(self) -> str:
         described = ";".join(
-            f"{c.name}:{sorted(c.parameters.items())}:{','.join(c.outputs)}"
+            f"{c.key}:{sorted(c.parameters.items())}:{','.join(c.outputs)}"
             for c in self.calls
         )
         digest = hashlib.blake2b(described.encode(), digest_size=12).hexdigest()
@@ -181,9 +181,9 @@ def indicator_columns(*, series: selectors.CandleSeries, window: Window) -> Comp
             if output not in call.outputs:
                 continue
             null_rows = min(null_rows, _leading_nulls(array, call.name, short))
-            values[output] = _column(array, call.name, short)
-        parameters[call.name] = call.parameters
-        warmup[call.name] = {
+            values[call.column(output)] = _column(array, call.name, short)
+        parameters[call.key] = call.parameters
+        warmup[call.key] = {
             "lookback": lookback,
             "warmup": call_warmup,
             "available": used,
@@ -258,10 +258,10 @@ def _reason(
         return None
     if short:
         return (
-            f"{call.name} needs {lookback} earlier candles before its first "
+            f"{call.key} needs {lookback} earlier candles before its first "
             f"value; the stored history has {used} before start."
         )
-    return f"{call.name} has no value where its inputs allow none (e.g. zero volume)."
+    return f"{call.key} has no value where its inputs allow none (e.g. zero volume)."
 
 
 def _gaps(open_time: np.ndarray, interval: str) -> list[dict[str, datetime]]:

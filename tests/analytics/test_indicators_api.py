@@ -155,6 +155,54 @@ def test_a_gap_is_listed_and_not_filled(api_client, btc_daily):
     assert len(times) == 21 - 12
 
 
+def test_labelled_instances_each_equal_an_independent_computation(
+    api_client, btc_daily
+):
+    start, end = "2018-06-01T00:00:00Z", "2019-10-18T00:00:00Z"
+    params = {
+        "indicators": "sma,sma:slow,bbands:wide,macd_hist:fast,macd_hist",
+        "sma_period": 20,
+        "sma:slow.timeperiod": 50,
+        "bbands_period:wide": 30,  # friendly, labelled
+        "bbands:wide.nbdevup": 3,
+        "bbands:wide.nbdevdn": 3,
+        "macd:fast.fastperiod": 5,
+        "macd:fast.slowperiod": 13,
+    }
+    response = get(api_client, interval="1d", start=start, end=end, **params)
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert set(body["results"][0]) == {
+        "open_time", "sma", "sma:slow", "bb_upper:wide", "bb_middle:wide",
+        "bb_lower:wide", "macd_hist:fast", "macd_hist",
+    }  # fmt: skip
+    close = history(api_client, "1d")["close"]
+    assert_matches(body, "sma", reference.sma(close, 20))
+    assert_matches(body, "sma:slow", reference.sma(close, 50))
+    bands = reference.bollinger(close, 30, 3.0)
+    for name in ("bb_upper", "bb_middle", "bb_lower"):
+        assert_matches(body, f"{name}:wide", bands[name])
+    assert_matches(body, "macd_hist", reference.macd(close, 12, 26, 9)["macd_hist"])
+    assert_matches(body, "macd_hist:fast", reference.macd(close, 5, 13, 9)["macd_hist"])
+    assert body["parameters"]["sma:slow"] == {"timeperiod": 50}
+    assert body["parameters"]["sma"] == {"timeperiod": 20}
+    assert set(body["warmup"]) == {
+        "sma",
+        "sma:slow",
+        "bbands:wide",
+        "macd:fast",
+        "macd",
+    }
+    # Same indicator, same parameters, another label: not the first one's cached body.
+    relabelled = get(
+        api_client, interval="1d", start=start, end=end, indicators="sma:other",
+        **{"sma:other.timeperiod": 20},
+    ).json()  # fmt: skip
+    assert [r["sma:other"] for r in relabelled["results"]] == [
+        r["sma"] for r in body["results"]
+    ]
+
+
 def test_asking_for_one_output_returns_only_it(api_client, btc_daily):
     body = get(
         api_client, indicators="macd_hist,bb_upper",
@@ -212,6 +260,14 @@ def test_a_range_before_any_candle_is_empty(api_client, btc_daily):
         ({"indicators": "rsi", "interval": "1h", "start": "2019-01-01T00:00:00Z",
           "end": "2019-08-01T00:00:00Z"}, "end"),
         ({"indicators": "rsi", "symbol": "B@D"}, "symbol"),
+        ({"indicators": "sma:"}, "indicators"),
+        ({"indicators": "sma:Bad-label"}, "indicators"),
+        ({"indicators": "sma:" + "x" * 21}, "indicators"),
+        ({"indicators": "sma:slow", "sma_period": "5"}, "sma_period"),
+        ({"indicators": "sma", "sma:slow.timeperiod": "5"}, "sma:slow.timeperiod"),
+        ({"indicators": "rsi,rsi:slow", "rsi:slow.timeperiod": "1"},
+         "rsi:slow.timeperiod"),
+        ({"indicators": "ema:long", "ema:long.timeperiod": "5000"}, "ema:long"),
     ],
 )  # fmt: skip
 def test_bad_input_is_a_400_naming_the_field(api_client, btc_daily, params, field):

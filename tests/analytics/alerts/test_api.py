@@ -79,6 +79,8 @@ def test_an_indicator_alert_is_stored_with_all_its_parameters(alice_client, btc)
           "direction": "above", "level": 1}, "indicator"),
         ({"kind": "indicator", "indicator": "rsi", "params": {"timeperiod": 1},
           "interval": "1h", "direction": "above", "level": 1}, "params"),
+        ({"kind": "indicator", "indicator": "rsi:slow", "interval": "1h",
+          "direction": "above", "level": 1}, "indicator"),
         ({"kind": "indicator", "indicator": "macd", "interval": "1h",
           "direction": "above", "level": 1}, "output"),
         ({"kind": "indicator", "indicator": "rsi", "direction": "above", "level": 1},

@@ -77,12 +77,30 @@ def test_the_chart_draws_candles_switches_interval_and_adds_indicators(
         "SMA 5\N{MULTIPLICATION SIGN}"
     )
     assert page.locator("#chart canvas").count() == canvases
+    # A second SMA, another period: a labelled instance beside the first.
+    page.fill("#indicator-period", "20")
+    with page.expect_response(
+        lambda r: (
+            "/analytics/indicators/ETH/" in r.url
+            and "indicators=sma%2Csma%3Ap20" in r.url
+            and "sma%3Ap20.timeperiod=20" in r.url
+            and r.status == 200
+        )
+    ):
+        page.get_by_role("button", name="Add").click()
+    expect(chart).to_have_attribute("data-series", "4")
+    expect(
+        page.locator('#active-indicators li[data-indicator="sma:p20"]')
+    ).to_have_text("SMA 20\N{MULTIPLICATION SIGN}")
     page.select_option("#indicator-name", "macd")
     page.get_by_role("button", name="Add").click()
-    expect(chart).to_have_attribute("data-series", "6")  # macd, signal, histogram
+    expect(chart).to_have_attribute("data-series", "7")  # macd, signal, histogram
     expect(page.locator("#chart canvas")).not_to_have_count(canvases)
-    page.get_by_role("button", name="Remove SMA").click()
-    expect(chart).to_have_attribute("data-series", "5")
+    page.get_by_role("button", name="Remove SMA 5").click()
+    expect(chart).to_have_attribute("data-series", "6")
+    expect(
+        page.locator('#active-indicators li[data-indicator="sma:p20"]')
+    ).to_be_visible()
     screenshots(page, "asset")
 
 

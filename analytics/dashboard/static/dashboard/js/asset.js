@@ -213,11 +213,12 @@ select.addEventListener("change", syncPeriod);
 document.getElementById("indicator-form").addEventListener("submit", (event) => {
   event.preventDefault();
   const entry = entries.get(select.value);
-  if (!entry || indicators.has(entry.name)) return;
-  indicators.add(entry, periodInput.disabled ? null : Number(periodInput.value));
+  const period = periodInput.disabled ? null : Number(periodInput.value);
+  if (!entry || indicators.has(entry.name, period)) return;
+  const key = indicators.add(entry, period);
   renderChips();
   loadIndicators().catch((e) => {
-    indicators.remove(entry.name);
+    indicators.remove(key);
     renderChips();
     showError(`${entry.name.toUpperCase()}: ${e.message}`);
   });
@@ -225,9 +226,9 @@ document.getElementById("indicator-form").addEventListener("submit", (event) => 
 
 function renderChips() {
   document.getElementById("active-indicators").replaceChildren(...indicators.active.map((a) =>
-    el("li", { "data-indicator": a.entry.name }, `${a.entry.name.toUpperCase()}${a.period ? ` ${a.period}` : ""}`,
-      el("button", { type: "button", "aria-label": `Remove ${a.entry.name.toUpperCase()}`, text: "×",
-        onclick: () => { indicators.remove(a.entry.name); renderChips(); loadIndicators().catch(failed); meta(); } }))));
+    el("li", { "data-indicator": a.key }, `${a.entry.name.toUpperCase()}${a.period ? ` ${a.period}` : ""}`,
+      el("button", { type: "button", "aria-label": `Remove ${a.entry.name.toUpperCase()}${a.period ? ` ${a.period}` : ""}`, text: "×",
+        onclick: () => { indicators.remove(a.key); renderChips(); loadIndicators().catch(failed); meta(); } }))));
 }
 
 async function loadIndicators() {

@@ -18,7 +18,7 @@ export class Indicators {
   constructor(chart, symbol) {
     this.chart = chart;
     this.symbol = symbol;
-    this.active = []; // {entry, period, series: [], pane}
+    this.active = []; // {entry, period, key, series: [], pane}
   }
 
   // The period parameter people tune; the others keep the catalogue's defaults.
@@ -26,17 +26,22 @@ export class Indicators {
     return entry.parameters.find((p) => p.name === "timeperiod") ?? null;
   }
 
-  has(name) {
-    return this.active.some((a) => a.entry.name === name);
+  has(name, period) {
+    return this.active.some((a) => a.entry.name === name && a.period === period);
   }
 
+  // The API's instance key: the name, or `name:p<period>` (a labelled second instance)
+  // when the name is already on the chart with another period: SMA 20 beside SMA 50.
   add(entry, period) {
     const pane = onPriceScale(entry) ? 0 : this.nextPane();
-    this.active.push({ entry, period, series: [], pane });
+    const taken = this.active.some((a) => a.key === entry.name);
+    const key = taken ? `${entry.name}:p${period ?? this.active.length}` : entry.name;
+    this.active.push({ entry, period, key, series: [], pane });
+    return key;
   }
 
-  remove(name) {
-    const item = this.active.find((a) => a.entry.name === name);
+  remove(key) {
+    const item = this.active.find((a) => a.key === key);
     if (!item) return;
     for (const s of item.series) this.chart.removeSeries(s);
     this.active = this.active.filter((a) => a !== item);
@@ -56,17 +61,19 @@ export class Indicators {
   // Values for the candles shown ([start, end)), one request for every active indicator.
   async load({ interval, start, end }) {
     if (!this.active.length) return;
-    const params = { interval, start, end, indicators: this.active.map((a) => a.entry.name).join(",") };
+    const params = { interval, start, end, indicators: this.active.map((a) => a.key).join(",") };
     for (const a of this.active) {
       const p = Indicators.periodParam(a.entry);
-      if (p && a.period) params[`${a.entry.name}.${p.name}`] = a.period;
+      if (p && a.period) params[`${a.key}.${p.name}`] = a.period;
     }
     const body = await get(`/api/v1/analytics/indicators/${this.symbol}/`, params);
     let color = 0;
     for (const a of this.active) {
       for (const s of a.series) this.chart.removeSeries(s);
       a.series = [];
-      for (const output of a.entry.outputs) {
+      const label = a.key.includes(":") ? a.key.slice(a.key.indexOf(":")) : "";
+      for (const name of a.entry.outputs) {
+        const output = name + label; // the response names a labelled instance's outputs so
         const histogram = output.endsWith("_hist");
         const series = this.chart.addSeries(histogram ? HistogramSeries : LineSeries, {
           color: histogram ? `${COLORS[color % COLORS.length]}88` : COLORS[color % COLORS.length],
