@@ -11,6 +11,9 @@ import gc
 import os
 
 from a2wsgi import WSGIMiddleware
+from asgiref.typing import ASGIReceiveCallable as Receive
+from asgiref.typing import ASGISendCallable as Send
+from asgiref.typing import Scope
 from django.conf import settings
 from django.core.wsgi import get_wsgi_application
 
@@ -29,11 +32,29 @@ from marketpulse.accounts.websocket import (  # noqa: E402
     auth_stack,
     browser_origin_validator,
 )
+from marketpulse.api.throttles import start_batching  # noqa: E402
 from marketpulse.metrics import mark_process_role  # noqa: E402
+from prices import latest_mirror  # noqa: E402
 from prices.realtime.routing import websocket_urlpatterns  # noqa: E402
 
 mark_process_role("web")
-http_application = WSGIMiddleware(django_wsgi_app, workers=settings.HTTP_THREADS)  # type: ignore[arg-type]  # a WSGI app; the stubs type its return as the response
+django_http = WSGIMiddleware(django_wsgi_app, workers=settings.HTTP_THREADS)  # type: ignore[arg-type]  # a WSGI app; the stubs type its return as the response
+_hot_reads_started = False
+
+
+async def http_application(scope: Scope, receive: Receive, send: Send) -> None:
+    """Django; the process's first request also starts what lets the hottest reads skip
+    Redis (batched rate limits, the latest-price mirror): here rather than at import, so
+    a test that imports `application` for its WebSocket routes starts neither."""
+    global _hot_reads_started
+    if not _hot_reads_started:
+        _hot_reads_started = True
+        if settings.RATE_LIMIT_BATCH_MS:
+            start_batching(settings.RATE_LIMIT_BATCH_MS / 1000)
+        if settings.LATEST_PRICE_MIRROR:
+            latest_mirror.start()
+    await django_http(scope, receive, send)  # type: ignore[arg-type]
+
 
 # Everything loaded so far (Django, the apps, the libraries) lives as long as the process:
 # keep it out of the garbage collector's full passes, which otherwise scan it all and

@@ -97,6 +97,7 @@ def _rules() -> list[tuple[str, Any, Callable[[Any], str | None]]]:
             between(10_000, 100_000_000),
         ),
         ("HTTP_THREADS", settings.HTTP_THREADS, between(1, 256)),
+        ("RATE_LIMIT_BATCH_MS", settings.RATE_LIMIT_BATCH_MS, between(0, 1000)),
         ("LOG_LEVEL", settings.LOG_LEVEL, one_of(LOG_LEVELS)),
         ("QUOTE_CURRENCY", settings.QUOTE_CURRENCY, matches(CURRENCY, "USD")),
         ("WS_MAX_CONNECTIONS_PER_IP", settings.WS_MAX_CONNECTIONS_PER_IP, at_least(1)),

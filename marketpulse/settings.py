@@ -163,6 +163,11 @@ WSGI_APPLICATION = "marketpulse.wsgi.application"
 # 595-680 vs 496-543 req/s, latest price 809-911 vs 747-850, cold 1000-candle page
 # 156-158 vs 130-153, cold year of days 211-228 vs 182-191; no row slower.
 HTTP_THREADS = env.int("HTTP_THREADS", default=4)
+# In the web server: anonymous and user rate limits counted in the process and added to
+# Redis every this many ms (0: a round trip per request); latest prices answered from
+# the process's mirror of them (marketpulse/api/throttles.py, prices/latest_mirror.py).
+RATE_LIMIT_BATCH_MS = env.int("RATE_LIMIT_BATCH_MS", default=50)
+LATEST_PRICE_MIRROR = env.bool("LATEST_PRICE_MIRROR", default=True)
 ASGI_APPLICATION = "marketpulse.asgi.application"
 
 TEMPLATES = [

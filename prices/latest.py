@@ -54,6 +54,18 @@ class LatestPrice(TypedDict):
     source: str
 
 
+def channel_prefix() -> str:
+    """Redis pub/sub ignores the db number: the prefix keeps deployments (and parallel
+    test runs) sharing one Redis apart."""
+    return settings.REALTIME_CHANNEL_PREFIX
+
+
+def price_group(symbol: str) -> str:
+    """Where new prices of `symbol` are published (prices.realtime.broadcast), what
+    WebSocket consumers subscribe to, and what the latest-price mirror follows."""
+    return f"prices.{symbol.upper()}"
+
+
 def iso_z(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%S") + (
         f".{moment.microsecond // 1000:03d}Z" if moment.microsecond else "Z"

@@ -5,7 +5,9 @@ Latest prices (`/api/v1/prices/latest/[<symbol>/]`), candle pages
 Django views: the request is counted by the same `count_request` the DRF throttle uses
 (a latest price, or a cached response where the cache shares the default Redis, is read
 in that same round trip), then answered without DRF's dispatch (request wrapping,
-negotiation, three authenticators, permissions). What the fast path does not answer
+negotiation, three authenticators, permissions). In the web server, latest prices come
+from the process's mirror of them (`prices.latest_mirror`) and the count from the
+process's batch (`throttles.start_batching`): no round trip. What the fast path does not answer
 itself (a cache miss of the asset list, an error) is handed, already counted, to the
 DRF view without its throttles.
 Anything else (credentials, an Accept header other than JSON, `?format=`, HEAD,
@@ -41,6 +43,7 @@ from prices.latest import (
     parse_latest_list,
     parse_latest_price,
 )
+from prices.latest_mirror import MIRROR
 from prices.serializers import CandleQuerySerializer
 from prices.views import CandleWindow, PriceViewSet, latest_payload
 
@@ -95,6 +98,7 @@ def _count(request: HttpRequest, reads: list[Read]) -> Counted:
         limit=throttle.num_requests,
         duration=throttle.duration,
         reads=reads,
+        batched=True,
     )
 
 
@@ -119,10 +123,11 @@ def latest_one(request: HttpRequest, symbol: str) -> HttpResponseBase:
     if not _lean(request) or symbol_error(symbol):
         return _drf_latest_one(request, symbol=symbol)
     symbol = symbol.upper()
-    counted = _count(request, [latest_price_read(symbol)])
+    held = MIRROR.price(symbol)  # with batched counting: no round trip at all
+    counted = _count(request, [] if held else [latest_price_read(symbol)])
     if not counted.allowed:
         return _throttled(counted)
-    price = parse_latest_price(counted.replies[0])
+    price = held or parse_latest_price(counted.replies[0])
     hit = price is not None
     if price is None:
         prices, hit = latest_prices([symbol])
@@ -144,10 +149,12 @@ def latest_one(request: HttpRequest, symbol: str) -> HttpResponseBase:
 def latest(request: HttpRequest) -> HttpResponseBase:
     if not _lean(request):
         return _drf_latest(request)
-    counted = _count(request, latest_list_reads())
+    every = MIRROR.every()
+    counted = _count(request, [] if every is not None else latest_list_reads())
     if not counted.allowed:
         return _throttled(counted)
-    every = parse_latest_list(counted.replies)
+    if every is None:
+        every = parse_latest_list(counted.replies)
     prices, hit = (every, True) if every is not None else latest_prices(None)
     now = datetime.now(UTC)
     body = {"count": len(prices), "results": [latest_payload(p, now) for p in prices],

@@ -1,12 +1,22 @@
 """Rate limits in Redis, shared by every web process, with `X-RateLimit-*` headers.
 
-A fixed-window counter: one INCR + EXPIRE round trip per request. (DRF's own
-SimpleRateThrottle keeps a list of every request time in the window and rewrites it
-through the cache each time, which grows with the limit.) Limits come from
-`REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]` (env `THROTTLE_RATE_ANON` / `THROTTLE_RATE_USER`).
+A fixed-window counter: INCR + EXPIRE in Redis. (DRF's own SimpleRateThrottle keeps a
+list of every request time in the window and rewrites it through the cache each time,
+which grows with the limit.) Limits come from `REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]`
+(env `THROTTLE_RATE_ANON` / `THROTTLE_RATE_USER`).
+
+In the web server (`start_batching`, from asgi.py) the anonymous and user limits are
+counted in the process and added to Redis in one pipeline every `RATE_LIMIT_BATCH_MS`
+(`BatchedCounts`): a request that reads nothing else from Redis then costs no round
+trip, where one round trip cost about as much as the rest of a latest-price request on
+the bench machine. Within a process the count is exact; across processes each learns the
+others' counts at its next flush, so a client spreading requests over P processes can
+exceed its limit by what the other P - 1 admit in one interval. The login limit stays
+counted in Redis on every request (exact: it guards passwords).
 """
 
 import logging
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -44,18 +54,33 @@ class Counted:
     replies: list[Any]
 
 
+def _window(key: str, duration: int) -> tuple[str, int, int]:
+    """The counter's Redis key, the window's start and now (epoch seconds)."""
+    now = int(time.time())
+    window = now - now % duration
+    return f"mp:throttle:{key}:{window}", window, now
+
+
 def count_request(
-    key: str, *, limit: int, duration: int, reads: Sequence[Read] = ()
+    key: str,
+    *,
+    limit: int,
+    duration: int,
+    reads: Sequence[Read] = (),
+    batched: bool = False,
 ) -> Counted:
     """Counts one request of `key` in its fixed window, and runs `reads` (Redis command
     name, args) in the same round trip: a plain function, so the DRF throttle and the
-    lean views share it with nothing passed through the request. Fails open."""
-    now = int(time.time())
-    window = now - now % duration
+    lean views share it with nothing passed through the request. `batched`: counted in
+    the process when batching runs and there is nothing to read. Fails open."""
+    counts = _batched
+    if batched and not reads and counts is not None:
+        return counts.count(key, limit=limit, duration=duration)
+    counter, window, now = _window(key, duration)
     try:
         pipe = get_redis_connection("default").pipeline(transaction=False)
-        pipe.incr(f"mp:throttle:{key}:{window}")
-        pipe.expire(f"mp:throttle:{key}:{window}", duration + 1)
+        pipe.incr(counter)
+        pipe.expire(counter, duration + 1)
         for command, args in reads:
             getattr(pipe, command)(*args)
         count, _, *replies = pipe.execute()
@@ -63,8 +88,105 @@ def count_request(
         # A limit we cannot count is not worth refusing paying clients for.
         logger.warning("redis unavailable: rate limits not enforced")
         return Counted(None, True, [None] * len(reads))
+    if counts is not None:
+        count += counts.unflushed(counter)
     state = RateLimit(limit, max(0, limit - count), window + duration - now)
     return Counted(state, count <= limit, replies)
+
+
+class _Tally:
+    """One window's count in this process: what Redis said at the last flush (`known`,
+    every process's requests), plus this process's requests since (`pending`), plus
+    those of a flush under way (`flushing`)."""
+
+    __slots__ = ("ends", "flushing", "known", "pending")
+
+    def __init__(self, ends: int) -> None:
+        self.ends = ends
+        self.known = self.pending = self.flushing = 0
+
+
+class BatchedCounts:
+    """Fixed-window counts kept in this process and added to the shared Redis counters
+    every `interval` seconds by `flush` (a daemon thread: `start_batching`)."""
+
+    def __init__(self, interval: float) -> None:
+        self.interval = interval
+        self._lock = threading.Lock()
+        self._tallies: dict[str, _Tally] = {}
+        self._redis_up = True
+
+    def count(self, key: str, *, limit: int, duration: int) -> Counted:
+        counter, window, now = _window(key, duration)
+        with self._lock:
+            tally = self._tallies.get(counter)
+            if tally is None:
+                tally = self._tallies[counter] = _Tally(window + duration)
+            tally.pending += 1
+            count = tally.known + tally.flushing + tally.pending
+            redis_up = self._redis_up
+        if not redis_up:  # as the unbatched path: not enforced without Redis
+            return Counted(None, True, [])
+        state = RateLimit(limit, max(0, limit - count), window + duration - now)
+        return Counted(state, count <= limit, [])
+
+    def unflushed(self, counter: str) -> int:
+        with self._lock:
+            tally = self._tallies.get(counter)
+            return tally.pending + tally.flushing if tally else 0
+
+    def flush(self) -> None:
+        """Adds the pending counts to Redis (INCRBY, one pipeline) and learns the
+        totals. With Redis down they are dropped, as the unbatched path drops them."""
+        now = time.time()
+        with self._lock:
+            for counter in [c for c, t in self._tallies.items() if t.ends <= now]:
+                del self._tallies[counter]
+            batch = [(c, t, t.pending) for c, t in self._tallies.items() if t.pending]
+            for _, tally, added in batch:
+                tally.pending -= added
+                tally.flushing += added
+        if not batch:
+            return
+        try:
+            pipe = get_redis_connection("default").pipeline(transaction=False)
+            for counter, tally, added in batch:
+                pipe.incrby(counter, added)
+                pipe.expireat(counter, tally.ends + 1)
+            totals = pipe.execute()[::2]
+            up = True
+        except RedisError:
+            logger.warning("redis unavailable: rate limits not enforced")
+            totals, up = [None] * len(batch), False
+        with self._lock:
+            self._redis_up = up
+            for (_, tally, added), total in zip(batch, totals, strict=True):
+                tally.flushing -= added
+                if total is not None:
+                    tally.known = int(total)
+
+    def run(self) -> None:
+        while True:
+            time.sleep(self.interval)
+            try:
+                self.flush()
+            except Exception:  # never let the flusher die: counts would only grow
+                logger.exception("rate-limit flush failed")
+
+
+_batched: BatchedCounts | None = None
+
+
+def start_batching(interval: float) -> BatchedCounts:
+    """Counts this process's anonymous and user limits in memory from now on, flushed
+    every `interval` seconds (the web server calls it once per process)."""
+    global _batched
+    if _batched is None:
+        _batched = BatchedCounts(interval)
+        threading.Thread(
+            target=_batched.run, name="rate-limit-flush", daemon=True
+        ).start()
+    return _batched
 
 
 def rate_limit_headers(response: HttpResponseBase, state: RateLimit) -> None:
@@ -79,6 +201,7 @@ class RedisRateThrottle(SimpleRateThrottle):
     # Set by SimpleRateThrottle.__init__ from the rate (the stubs do not declare them).
     num_requests: int
     duration: int
+    batched = True  # counted in the process where batching runs (module docstring)
 
     def allow_request(self, request: Request, view: "APIView") -> bool:
         if self.rate is None:
@@ -87,7 +210,10 @@ class RedisRateThrottle(SimpleRateThrottle):
         if self.key is None:
             return True
         counted = count_request(
-            self.key, limit=self.num_requests, duration=self.duration
+            self.key,
+            limit=self.num_requests,
+            duration=self.duration,
+            batched=self.batched,
         )
         if counted.state is None:
             return True
@@ -144,6 +270,7 @@ class LoginThrottle(RedisRateThrottle):
     """Token requests, per client IP: a tight limit, so passwords cannot be guessed fast."""
 
     scope = "login"
+    batched = False  # exact on every request: it guards passwords
 
     def get_cache_key(self, request: Request, view: "APIView") -> str | None:
         return f"login:{self.get_ident(request)}"

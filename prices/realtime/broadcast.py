@@ -16,12 +16,11 @@ from datetime import datetime
 from typing import Any, TypedDict
 
 import orjson
-from django.conf import settings
 from django_redis import get_redis_connection
 from redis.exceptions import RedisError
 
 from prices.intervals import DURATIONS, floor_time, next_open
-from prices.latest import LatestPrice, iso_z
+from prices.latest import LatestPrice, channel_prefix, iso_z, price_group
 
 logger = logging.getLogger(__name__)
 
@@ -33,17 +32,6 @@ class PriceMessage(TypedDict):
     quote: str
     as_of: str
     source: str
-
-
-def channel_prefix() -> str:
-    """Redis pub/sub ignores the db number: the prefix keeps deployments (and parallel
-    test runs) sharing one Redis apart."""
-    return settings.REALTIME_CHANNEL_PREFIX
-
-
-def price_group(symbol: str) -> str:
-    """Where updates of `symbol` are published (and what consumers subscribe to)."""
-    return f"prices.{symbol.upper()}"
 
 
 def alert_group(user_id: int) -> str:
