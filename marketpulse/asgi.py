@@ -27,6 +27,7 @@ refuse_weak_secret_key()
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
+from marketpulse import logs  # noqa: E402
 from marketpulse.accounts.websocket import (  # noqa: E402
     TokenAuthMiddleware,
     auth_stack,
@@ -44,8 +45,9 @@ _hot_reads_started = False
 
 async def http_application(scope: Scope, receive: Receive, send: Send) -> None:
     """Django; the process's first request also starts what lets the hottest reads skip
-    Redis (batched rate limits, the latest-price mirror): here rather than at import, so
-    a test that imports `application` for its WebSocket routes starts neither."""
+    Redis (batched rate limits, the latest-price mirror) and the buffered log lines: here
+    rather than at import, so a test that imports `application` for its WebSocket routes
+    starts none of them."""
     global _hot_reads_started
     if not _hot_reads_started:
         _hot_reads_started = True
@@ -53,6 +55,7 @@ async def http_application(scope: Scope, receive: Receive, send: Send) -> None:
             start_batching(settings.RATE_LIMIT_BATCH_MS / 1000)
         if settings.LATEST_PRICE_MIRROR:
             latest_mirror.start()
+        logs.start_buffering()
     await django_http(scope, receive, send)  # type: ignore[arg-type]
 
 

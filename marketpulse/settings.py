@@ -436,7 +436,8 @@ LOGGING = {
     },
     "handlers": {
         "console": {
-            "class": "logging.StreamHandler",
+            # Buffered in the web server (marketpulse/logs.py, LineHandler).
+            "class": "marketpulse.logs.LineHandler",
             "formatter": "json",
             "filters": ["request_id"],
         },

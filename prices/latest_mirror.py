@@ -109,13 +109,18 @@ class LatestMirror:
             due = time.monotonic() + RESYNC_SECONDS
             while not self._stop.is_set():
                 wait = min(1.0, max(0.0, due - time.monotonic()))  # `stop` within 1 s
+                frames = []
                 message = pubsub.get_message(timeout=wait)
-                if message is not None and message["type"] == "pmessage":
-                    self._apply(message["data"])
-                elif message is not None and message["type"] == "psubscribe":
-                    due = (
-                        0.0  # redis-py reconnected and resubscribed: read it all again
-                    )
+                while message is not None:
+                    if message["type"] == "pmessage":
+                        frames.append(message["data"])
+                    elif message["type"] == "psubscribe":
+                        due = 0.0  # redis-py reconnected and resubscribed: read it all
+                    if len(frames) >= 1000:
+                        break
+                    message = pubsub.get_message(timeout=0)  # drain: one new snapshot
+                if frames:
+                    self._apply(frames)
                 if time.monotonic() >= due:
                     self._resync()
                     due = time.monotonic() + RESYNC_SECONDS
@@ -142,21 +147,24 @@ class LatestMirror:
             logger.info("latest-price mirror live: %d prices", len(by_symbol))
         self._snapshot = Snapshot(by_symbol)
 
-    def _apply(self, frame: bytes) -> None:
+    def _apply(self, frames: list[bytes]) -> None:
+        """The published prices newer than those held, in one new snapshot."""
         snapshot = self._snapshot
         if snapshot is None:
             return
-        try:
-            message: dict[str, Any] = orjson.loads(frame)
-        except orjson.JSONDecodeError:
-            return
-        if message.get("type") != "price" or not message.keys() >= set(_FIELDS):
-            return  # anomalies travel on the same channels
-        price: LatestPrice = {k: message[k] for k in _FIELDS}  # type: ignore[assignment]
-        held = snapshot.by_symbol.get(price["symbol"])
-        if held is not None and not _newer(price, held):
-            return
-        self._snapshot = Snapshot({**snapshot.by_symbol, price["symbol"]: price})
+        by_symbol = dict(snapshot.by_symbol)
+        for frame in frames:
+            try:
+                message: dict[str, Any] = orjson.loads(frame)
+            except orjson.JSONDecodeError:
+                continue
+            if message.get("type") != "price" or not message.keys() >= set(_FIELDS):
+                continue  # anomalies travel on the same channels
+            price: LatestPrice = {k: message[k] for k in _FIELDS}  # type: ignore[assignment]
+            held = by_symbol.get(price["symbol"])
+            if held is None or _newer(price, held):
+                by_symbol[price["symbol"]] = price
+        self._snapshot = Snapshot(by_symbol)
 
 
 def _default_location() -> str:

@@ -54,3 +54,39 @@ def test_the_orjson_lines_keep_every_field_python_json_logger_wrote():
             json.loads(JsonLines().format(record)),
         )
         assert new == old
+
+
+def test_buffered_lines_are_written_together_and_warnings_at_once_in_order():
+    """The web server's LineHandler: lines below WARNING wait for the writer thread
+    (one write per interval), a WARNING is written at once after what waits."""
+    import threading
+    import time
+
+    from marketpulse.logs import JsonLines, LineHandler
+
+    writes: list[str] = []
+
+    class Stream(io.StringIO):
+        def write(self, text: str) -> int:
+            writes.append(text)
+            return len(text)
+
+    handler = LineHandler(Stream())
+    handler.setFormatter(JsonLines())
+    logger = logging.Logger("buffered-test")
+    logger.addHandler(handler)
+    handler.start_buffering(0.2)
+    for n in range(3):
+        logger.info("access %s", n)
+    assert writes == []  # nothing written on the logging thread
+    time.sleep(0.5)
+    assert len(writes) == 1  # one write for the three lines
+    assert [json.loads(x)["message"] for x in writes[0].splitlines()] == [
+        "access 0", "access 1", "access 2",
+    ]  # fmt: skip
+    logger.info("before")
+    logger.warning("now")
+    messages = [json.loads(x)["message"] for w in writes[1:] for x in w.splitlines()]
+    assert messages == ["before", "now"]
+    threads = {t.name for t in threading.enumerate()}
+    assert "log-lines" in threads
