@@ -472,6 +472,8 @@ def main() -> dict[str, dict]:
         "warning_cpu_us_per_request": logging["a_cpu_us"],
         "info_cpu_us_per_request": logging["b_cpu_us"],
         "cpu_cost_pct": logging["cpu_cost_pct"],
+        "access_line_us": in_process["access_line_us"],
+        "access_share_pct": in_process["access_share_pct"],
         "pairs": logging["pairs"],
         "rounds_warning_rps": quiet,
         "rounds_info_rps": logged,

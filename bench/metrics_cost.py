@@ -1,15 +1,23 @@
-"""What the request metrics cost a latest-price request, timed in one process.
+"""What the request metrics and the access line cost a latest-price request, timed in
+one process.
 
 The served pairs (bench/api.py) compare two servers' req/s, which this machine moves by
 more than the metrics cost. Here the two are timed directly, in the same process and
 the same seconds: the metrics middleware's work for one request (multiprocess mode, as
 served: its writes go to the mmap files) and one whole latest-price request through
-Django's WSGI handler, metrics included. Run by `bench api` in a subprocess with a
-server's environment: `python -m bench.metrics_cost` prints one JSON line.
+Django's WSGI handler, metrics included, answered as the web server answers it (from
+the process's latest-price mirror, the request counted in the process). The access
+line likewise: what the request
+thread does for it (the middleware's record, kept by the buffering LineHandler, as
+served) plus its share of the writer thread's work (formatting and one write per
+batch). Run by `bench api` in a subprocess with a server's environment:
+`python -m bench.metrics_cost` prints one JSON line.
 """
 
 import io
 import json
+import logging
+import os
 import sys
 import time
 from collections.abc import Callable
@@ -63,14 +71,60 @@ def main() -> dict[str, float]:
         metrics.process_view(probe, None)
         metrics.process_response(probe, response)
 
+    served_like()
     per_call_us(request, 300, rounds=1)  # warm: connections, caches
     middleware_us = per_call_us(middleware, 20_000)
     request_us = per_call_us(request, 2_000)
+    access_us = access_line_us()
     return {
         "middleware_us": round(middleware_us, 1),
         "latest_request_us": round(request_us),
         "share_pct": round(100 * middleware_us / request_us, 2),
+        "access_line_us": round(access_us, 1),
+        "access_share_pct": round(100 * access_us / request_us, 2),
     }
+
+
+def served_like() -> None:
+    """As a web server's process after its first request: rate limits counted in the
+    process, latest prices from its mirror (marketpulse/asgi.py)."""
+    from django.conf import settings
+
+    from marketpulse.api.throttles import start_batching
+    from prices import latest_mirror
+    from prices.latest import latest_prices
+
+    latest_prices(None)  # marks the Redis copy complete, as a first full read does
+    start_batching(settings.RATE_LIMIT_BATCH_MS / 1000)
+    mirror = latest_mirror.start()
+    deadline = time.monotonic() + 10
+    while not mirror.live and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+
+def access_line_us(batch: int = 100) -> float:
+    """One access line: the middleware's record kept by a buffering LineHandler, and
+    its share of the writer's batch (format, one write of `batch` lines)."""
+    from marketpulse.api.middleware import RequestIdLogFilter, access_log
+    from marketpulse.logs import JsonLines, LineHandler
+
+    handler = LineHandler(open(os.devnull, "w"))  # noqa: SIM115  # lives with the process
+    handler.setFormatter(JsonLines())
+    handler.addFilter(RequestIdLogFilter())
+    handler._buffering = True  # as start_buffering, without its thread: written here
+    fields = {"method": "GET", "path": PATH, "status": 200, "duration_ms": 0.41}
+
+    def lines() -> None:
+        for _ in range(batch):
+            handler.handle(
+                access_log.makeRecord(
+                    access_log.name, logging.INFO, "", 0, "request", (), None,
+                    extra=fields,
+                )
+            )  # fmt: skip
+        handler.write_pending()
+
+    return per_call_us(lines, 200) / batch
 
 
 if __name__ == "__main__":
