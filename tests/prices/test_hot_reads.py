@@ -124,10 +124,14 @@ def priced(btc, eth):  # type: ignore[no-untyped-def]
     return now
 
 
-def test_the_mirror_holds_every_price_and_follows_new_ones(db, priced, mirror, btc):
+def test_the_mirror_holds_every_price_and_follows_new_ones(
+    db, priced, mirror, btc, monkeypatch
+):
     until(lambda: mirror.live)
     assert [p["symbol"] for p in mirror.every() or []] == ["BTC", "ETH"]
     assert mirror.price("BTC") == latest_prices(["BTC"])[0][0]
+    monkeypatch.setattr(latest_mirror, "RESYNC_SECONDS", 3600)
+    time.sleep(0.3)  # its last 0.2 s read is done: what follows comes by the publish
     sync_writes(btc, 66000.0, priced + timedelta(seconds=5))
     until(lambda: (mirror.price("BTC") or {}).get("price") == 66000.0, timeout=1)
     assert mirror.price("BTC") == latest_prices(["BTC"])[0][0]

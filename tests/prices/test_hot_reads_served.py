@@ -34,10 +34,13 @@ def sync_writes(asset, price: float, as_of: datetime) -> None:  # type: ignore[n
 
 
 @pytest.fixture
-def served(server_env, private_redis, btc, eth):  # type: ignore[no-untyped-def]
+def served(server_env, private_redis, btc, eth, settings):  # type: ignore[no-untyped-def]
     def start(**extra: str):  # type: ignore[no-untyped-def]
+        # The channels this process publishes on (the prefix follows REDIS_URL's db).
+        prefix = settings.REALTIME_CHANNEL_PREFIX
         env = {**server_env, "REDIS_URL": private_redis,
-               "CACHE_REDIS_URL": private_redis, **extra}  # fmt: skip
+               "CACHE_REDIS_URL": private_redis, "REALTIME_CHANNEL_PREFIX": prefix,
+               **extra}  # fmt: skip
         return servers.asgi_server(env, workers=2)
 
     now = datetime.now(UTC).replace(microsecond=0)
@@ -93,13 +96,21 @@ def test_latest_prices_are_served_with_no_redis_round_trip(served, btc):
         assert 1 <= flushes <= 2 * (elapsed / 0.05 + 2), (flushes, elapsed)
         resyncs = stats.get("cmdstat_hgetall", {}).get("calls", 0)
         assert resyncs <= 2 * (elapsed / latest_mirror.RESYNC_SECONDS + 2)
-        time.sleep(0.3)  # the last batch flushed
-        assert counted_in_redis() - before == 200  # every request counted, once
+        # Every request counted, once, when the last batches are flushed.
+        servers.wait_until(
+            lambda: counted_in_redis() - before == 200, timeout=3, what="the flushes"
+        )
+        time.sleep(0.2)
+        assert counted_in_redis() - before == 200
 
-        # A new price reaches both processes' answers at once.
+        # A new price reaches both processes' answers by its publish (well within the
+        # mirrors' one-second reads of the copy).
         sync_writes(btc, 66000.0, datetime.now(UTC) + timedelta(seconds=1))
-        time.sleep(0.05)
-        assert {client.get(ONE).json()["price"] for _ in range(20)} == {66000.0}
+        servers.wait_until(
+            lambda: {client.get(ONE).json()["price"] for _ in range(20)} == {66000.0},
+            timeout=2,
+            what="the new price in both processes",
+        )
 
 
 def test_a_limit_holds_across_both_processes_within_one_flush(served):
@@ -127,5 +138,7 @@ def test_a_limit_holds_across_both_processes_within_one_flush(served):
         assert [r.status_code for r in late] == [429] * 10
         assert late[0].json()["error"]["code"] == "throttled"
         assert late[0].headers["X-RateLimit-Remaining"] == "0"
-        time.sleep(0.3)
-        assert counted_in_redis() == 2 * limit + 10  # every request, refused ones too
+        # Every request counted, refused ones too, once the last batches are flushed.
+        servers.wait_until(
+            lambda: counted_in_redis() == 2 * limit + 10, timeout=3, what="the flushes"
+        )
