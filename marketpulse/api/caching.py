@@ -89,9 +89,14 @@ def lookup_read(*, scope: str, key: str) -> Read | None:
     (the rate limiter's: `count_request`), or None when the response cache has a Redis
     of its own (`CACHE_REDIS_URL`)."""
     caches = settings.CACHES
-    if caches["responses"]["LOCATION"] != caches["default"]["LOCATION"]:
+    if _off() or caches["responses"]["LOCATION"] != caches["default"]["LOCATION"]:
         return None
     return "mget", ([_version_key(scope), _entry_key(key)],)
+
+
+def _off() -> bool:
+    """`API_CACHE_TTL=0`: nothing is stored, so nothing is looked up (no round trip)."""
+    return bool(settings.API_CACHE_TTL <= 0)
 
 
 def lookup(
@@ -100,6 +105,8 @@ def lookup(
     """The cached body for `key` if built from the current version of `scope`, and that
     version (None when Redis is unavailable: then do not store either). `replied`: the
     reply to `lookup_read`'s MGET where another round trip carried it."""
+    if _off():
+        return None, None
     try:
         redis = _redis()
         # Replies are bytes: the cache's client does not decode.

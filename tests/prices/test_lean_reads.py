@@ -139,3 +139,24 @@ def test_a_cached_read_is_one_redis_round_trip_where_the_cache_shares_redis(
     assert (hit.status_code, hit["X-Cache"]) == (200, "HIT")
     shared = caching.lookup_read(scope="*", key="") is not None
     assert len(redis_writes) == (1 if shared else 2)
+
+
+def test_with_the_cache_off_and_counts_batched_a_cold_page_makes_no_round_trip(
+    api_client, eth_minutes, redis_writes, settings, monkeypatch
+):
+    """`API_CACHE_TTL=0` stores nothing, so nothing is looked up; with the web server's
+    batched counts (throttles.start_batching) the page then reads only PostgreSQL."""
+    from marketpulse.api import throttles
+
+    settings.API_CACHE_TTL = 0
+    monkeypatch.setattr(throttles, "_batched", throttles.BatchedCounts(interval=60))
+    path = "/api/v1/prices/ETH/candles/?interval=1h&limit=3"
+    first = api_client.get(path)
+    redis_writes.clear()
+    again = api_client.get(path)
+    assert (again.status_code, again["X-Cache"]) == (200, "MISS")
+    assert again.json() == first.json()
+    assert (
+        int(again["X-RateLimit-Remaining"]) == int(first["X-RateLimit-Remaining"]) - 1
+    )
+    assert redis_writes == []
