@@ -7,17 +7,14 @@ the same seconds: the metrics middleware's work for one request (multiprocess mo
 served: its writes go to the mmap files) and one whole latest-price request through
 Django's WSGI handler, metrics included, answered as the web server answers it (from
 the process's latest-price mirror, the request counted in the process). The access
-line likewise: what the request
-thread does for it (the middleware's record, kept by the buffering LineHandler, as
-served) plus its share of the writer thread's work (formatting and one write per
-batch). Run by `bench api` in a subprocess with a server's environment:
-`python -m bench.metrics_cost` prints one JSON line.
+line: the same requests with the access logger at INFO and at WARNING, in interleaved
+rounds, lines buffered as served. Run by `bench api` in a subprocess with a server's
+environment: `python -m bench.metrics_cost` prints one JSON line.
 """
 
 import io
 import json
 import logging
-import os
 import sys
 import time
 from collections.abc import Callable
@@ -75,7 +72,7 @@ def main() -> dict[str, float]:
     per_call_us(request, 300, rounds=1)  # warm: connections, caches
     middleware_us = per_call_us(middleware, 20_000)
     request_us = per_call_us(request, 2_000)
-    access_us = access_line_us()
+    access_us = access_line_us(request)
     return {
         "middleware_us": round(middleware_us, 1),
         "latest_request_us": round(request_us),
@@ -102,29 +99,23 @@ def served_like() -> None:
         time.sleep(0.05)
 
 
-def access_line_us(batch: int = 100) -> float:
-    """One access line: the middleware's record kept by a buffering LineHandler, and
-    its share of the writer's batch (format, one write of `batch` lines)."""
-    from marketpulse.api.middleware import RequestIdLogFilter, access_log
-    from marketpulse.logs import JsonLines, LineHandler
+def access_line_us(request: Callable[[], object], rounds: int = 5) -> float:
+    """What the access line adds to a whole latest-price request: the same requests
+    with the access logger at INFO and at WARNING, in interleaved rounds, lines
+    buffered as served (`logs.start_buffering`). Timed alone, in a loop, the line's
+    parts cost about a third of what they cost inside a request (cold caches)."""
+    from marketpulse import logs
+    from marketpulse.api.middleware import access_log
 
-    handler = LineHandler(open(os.devnull, "w"))  # noqa: SIM115  # lives with the process
-    handler.setFormatter(JsonLines())
-    handler.addFilter(RequestIdLogFilter())
-    handler._buffering = True  # as start_buffering, without its thread: written here
-    fields = {"method": "GET", "path": PATH, "status": 200, "duration_ms": 0.41}
-
-    def lines() -> None:
-        for _ in range(batch):
-            handler.handle(
-                access_log.makeRecord(
-                    access_log.name, logging.INFO, "", 0, "request", (), None,
-                    extra=fields,
-                )
-            )  # fmt: skip
-        handler.write_pending()
-
-    return per_call_us(lines, 200) / batch
+    logs.start_buffering()
+    logged: list[float] = []
+    quiet: list[float] = []
+    for _ in range(rounds):
+        for level, into in ((logging.INFO, logged), (logging.WARNING, quiet)):
+            access_log.setLevel(level)
+            into.append(per_call_us(request, 2_000, rounds=1))
+    access_log.setLevel(logging.NOTSET)
+    return median(logged) - median(quiet)
 
 
 if __name__ == "__main__":

@@ -10,6 +10,8 @@ from contextvars import ContextVar
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.http import HttpRequest, HttpResponseBase
 
+from marketpulse import logs
+
 request_id_var: ContextVar[str] = ContextVar("request_id", default="-")
 access_log = logging.getLogger("marketpulse.access")
 
@@ -82,6 +84,9 @@ class RequestIdMiddleware:
                 "status": response.status_code,
                 "duration_ms": round(elapsed_ms, 2),
             }
+            if (deferred := logs.access_handler) is not None:  # the web server
+                deferred.defer_access(time.time(), fields, request.request_id)  # type: ignore[attr-defined]
+                return response
             access_log.handle(
                 access_log.makeRecord(
                     access_log.name, logging.INFO, "", 0, "request", (), None,

@@ -90,3 +90,50 @@ def test_buffered_lines_are_written_together_and_warnings_at_once_in_order():
     assert messages == ["before", "now"]
     threads = {t.name for t in threading.enumerate()}
     assert "log-lines" in threads
+
+
+def test_a_deferred_access_line_is_byte_for_byte_the_logged_one():
+    """The web server's access lines skip the logging machinery on the request thread
+    (LineHandler.defer_access); the writer makes the same line the logger would."""
+    from marketpulse.api.middleware import RequestIdLogFilter
+    from marketpulse.logs import JsonLines, LineHandler
+
+    stream = io.StringIO()
+    handler = LineHandler(stream)
+    handler.setFormatter(JsonLines())
+    handler.addFilter(RequestIdLogFilter())
+    fields = {"method": "GET", "path": "/api/v1/prices/latest/BTC/", "status": 200,
+              "duration_ms": 0.41}  # fmt: skip
+    access = logging.getLogger("marketpulse.access")
+    logged = access.makeRecord(
+        access.name, logging.INFO, "", 0, "request", (), None,
+        extra={**fields, "request_id": "a" * 32},
+    )  # fmt: skip
+    handler.handle(logged)
+    handler.defer_access(logged.created, fields, "a" * 32)
+    handler.write_pending()
+    first, second = stream.getvalue().splitlines()
+    assert second == first
+    assert json.loads(second)["request_id"] == "a" * 32
+
+
+@pytest.mark.django_db
+def test_in_the_web_server_a_request_s_access_line_is_deferred_with_its_id(
+    client, monkeypatch
+):
+    from marketpulse import logs
+    from marketpulse.logs import JsonLines, LineHandler
+
+    stream = io.StringIO()
+    handler = LineHandler(stream)
+    handler.setFormatter(JsonLines())
+    monkeypatch.setattr(logs, "access_handler", handler)
+    response = client.get("/health/live/", HTTP_X_REQUEST_ID="trace-me-43")
+    assert stream.getvalue() == ""  # not written on the request thread
+    handler.write_pending()
+    [line] = [json.loads(x) for x in stream.getvalue().splitlines()]
+    assert line["request_id"] == "trace-me-43" == response["X-Request-ID"]
+    assert (line["logger"], line["level"], line["message"]) == (
+        "marketpulse.access", "INFO", "request",
+    )  # fmt: skip
+    assert (line["path"], line["status"]) == ("/health/live/", 200)
