@@ -158,7 +158,7 @@ class LatestMirror:
                 message: dict[str, Any] = orjson.loads(frame)
             except orjson.JSONDecodeError:
                 continue
-            if message.get("type") != "price" or not message.keys() >= set(_FIELDS):
+            if message.get("type") != "price" or any(k not in message for k in _FIELDS):
                 continue  # anomalies travel on the same channels
             price: LatestPrice = {k: message[k] for k in _FIELDS}  # type: ignore[assignment]
             held = by_symbol.get(price["symbol"])

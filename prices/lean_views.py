@@ -7,9 +7,9 @@ Django views: the request is counted by the same `count_request` the DRF throttl
 in that same round trip), then answered without DRF's dispatch (request wrapping,
 negotiation, three authenticators, permissions). In the web server, latest prices come
 from the process's mirror of them (`prices.latest_mirror`) and the count from the
-process's batch (`throttles.start_batching`): no round trip. What the fast path does not answer
-itself (a cache miss of the asset list, an error) is handed, already counted, to the
-DRF view without its throttles.
+process's batch (`throttles.start_batching`): no round trip. What the fast path does
+not answer itself (a cache miss of the asset list, an error) is handed, already
+counted, to the DRF view without its throttles.
 Anything else (credentials, an Accept header other than JSON, `?format=`, HEAD,
 OPTIONS) goes, uncounted, to the DRF views, which answer exactly as before; the schema
 documents those views.
