@@ -33,6 +33,7 @@ from marketpulse.accounts.websocket import (  # noqa: E402
     auth_stack,
     browser_origin_validator,
 )
+from marketpulse.api import caching  # noqa: E402
 from marketpulse.api.throttles import start_batching  # noqa: E402
 from marketpulse.metrics import mark_process_role  # noqa: E402
 from prices import latest_mirror  # noqa: E402
@@ -45,7 +46,8 @@ _hot_reads_started = False
 
 async def http_application(scope: Scope, receive: Receive, send: Send) -> None:
     """Django; the process's first request also starts what lets the hottest reads skip
-    Redis (batched rate limits, the latest-price mirror) and the buffered log lines: here
+    Redis (batched rate limits, the latest-price mirror, held cached responses) and the
+    buffered log lines: here
     rather than at import, so a test that imports `application` for its WebSocket routes
     starts none of them."""
     global _hot_reads_started
@@ -55,6 +57,8 @@ async def http_application(scope: Scope, receive: Receive, send: Send) -> None:
             start_batching(settings.RATE_LIMIT_BATCH_MS / 1000)
         if settings.LATEST_PRICE_MIRROR:
             latest_mirror.start()
+        if settings.API_CACHE_HELD_BYTES and settings.API_CACHE_TTL:
+            caching.HELD.start()
         logs.start_buffering()
     await django_http(scope, receive, send)  # type: ignore[arg-type]
 

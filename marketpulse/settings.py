@@ -225,6 +225,9 @@ CACHES["responses"] = {
 }
 # Bodies over this are served but not cached.
 API_CACHE_MAX_BODY_BYTES = env.int("API_CACHE_MAX_BODY_BYTES", default=1_048_576)
+# What each web process holds of it in memory (marketpulse/api/caching.py: a hit of a
+# popular page without a round trip); 0: none.
+API_CACHE_HELD_BYTES = env.int("API_CACHE_HELD_BYTES", default=32 * 1_048_576)
 DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
 if METRICS_ENABLED:
     # django-redis with cache get/hit/miss counters (django_cache_*).

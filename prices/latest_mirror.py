@@ -2,12 +2,12 @@
 
 The most-polled reads (`/api/v1/prices/latest/[<symbol>/]`) answer from here with no
 round trip at all: one Redis round trip cost about as much as the rest of the request on
-the bench machine. A daemon thread per web process (`start`, from asgi.py) subscribes to
-every symbol's price channel, then reads the Redis copy whole (so no price falls between
-the two), applies each published price that is newer than the one held, and reads the
-Redis copy whole again every `RESYNC_SECONDS` (a price stored without being published,
-or an asset dropped from the copy, shows within that) and whenever redis-py has
-reconnected and resubscribed (what was published meanwhile is in the copy).
+the bench machine. A daemon thread per web process (`start`, from asgi.py; the loop is
+`marketpulse.follow`'s) subscribes to every symbol's price channel, then reads the Redis
+copy whole (so no price falls between the two), applies each published price that is
+newer than the one held, and reads the Redis copy whole again every `RESYNC_SECONDS` (a
+price stored without being published, or an asset dropped from the copy, shows within
+that) and whenever redis-py has reconnected and resubscribed.
 
 The mirror answers only while it is live: until the first read, while the Redis copy is
 not known complete (then readers go to Redis, which refills it from PostgreSQL), and from
@@ -17,17 +17,14 @@ the Redis path as before. Another process's write reaches this one when its publ
 """
 
 import logging
-import threading
-import time
 from datetime import datetime
 from typing import Any
 
 import orjson
 from django.conf import settings
 from django_redis import get_redis_connection
-from redis import Redis
-from redis.exceptions import RedisError
 
+from marketpulse.follow import Follower
 from prices.latest import (
     LatestPrice,
     channel_prefix,
@@ -55,10 +52,12 @@ class Snapshot:
         self.listed = [by_symbol[s] for s in sorted(by_symbol)]
 
 
-class LatestMirror:
+class LatestMirror(Follower):
+    name = CLIENT_NAME
+
     def __init__(self) -> None:
+        super().__init__()
         self._snapshot: Snapshot | None = None  # None: not live
-        self._stop = threading.Event()
 
     @property
     def live(self) -> bool:
@@ -74,61 +73,22 @@ class LatestMirror:
         snapshot = self._snapshot
         return snapshot.listed if snapshot else None
 
-    def run(self) -> None:
-        """Follows the stream until `stop`, resubscribing after any failure."""
-        while not self._stop.is_set():
-            try:
-                self._follow()
-            except (RedisError, OSError) as error:
-                if self._snapshot is not None:
-                    logger.warning("latest-price mirror stopped: %s", error)
-            except Exception:
-                logger.exception("latest-price mirror failed")
-            self._snapshot = None
-            self._stop.wait(RETRY_SECONDS)
+    def location(self) -> str:
+        return str(settings.CACHES["default"]["LOCATION"])  # django-redis's Redis
 
-    def stop(self) -> None:
-        self._stop.set()
+    def pattern(self) -> str:
+        return channel_prefix() + price_group("*")
 
-    def _follow(self) -> None:
-        subscriber = Redis.from_url(
-            _default_location(),
-            socket_connect_timeout=1,
-            health_check_interval=10,
-            client_name=CLIENT_NAME,
-        )
-        pubsub = subscriber.pubsub()
-        try:
-            pubsub.psubscribe(channel_prefix() + price_group("*"))
-            while (message := pubsub.get_message(timeout=5)) is None or message[
-                "type"
-            ] != "psubscribe":
-                if message is None:
-                    raise RedisError("no subscription confirmed")
-            self._resync()
-            due = time.monotonic() + RESYNC_SECONDS
-            while not self._stop.is_set():
-                wait = min(1.0, max(0.0, due - time.monotonic()))  # `stop` within 1 s
-                frames = []
-                message = pubsub.get_message(timeout=wait)
-                while message is not None:
-                    if message["type"] == "pmessage":
-                        frames.append(message["data"])
-                    elif message["type"] == "psubscribe":
-                        due = 0.0  # redis-py reconnected and resubscribed: read it all
-                    if len(frames) >= 1000:
-                        break
-                    message = pubsub.get_message(timeout=0)  # drain: one new snapshot
-                if frames:
-                    self._apply(frames)
-                if time.monotonic() >= due:
-                    self._resync()
-                    due = time.monotonic() + RESYNC_SECONDS
-        finally:
-            pubsub.close()
-            subscriber.close()
+    def resync_seconds(self) -> float:
+        return RESYNC_SECONDS
 
-    def _resync(self) -> None:
+    def retry_seconds(self) -> float:
+        return RETRY_SECONDS
+
+    def lost(self) -> None:
+        self._snapshot = None
+
+    def resync(self) -> None:
         pipe = get_redis_connection("default").pipeline(transaction=False)
         for command, args in latest_list_reads():
             getattr(pipe, command)(*args)
@@ -147,7 +107,7 @@ class LatestMirror:
             logger.info("latest-price mirror live: %d prices", len(by_symbol))
         self._snapshot = Snapshot(by_symbol)
 
-    def _apply(self, frames: list[bytes]) -> None:
+    def apply(self, frames: list[bytes]) -> None:
         """The published prices newer than those held, in one new snapshot."""
         snapshot = self._snapshot
         if snapshot is None:
@@ -167,26 +127,15 @@ class LatestMirror:
         self._snapshot = Snapshot(by_symbol)
 
 
-def _default_location() -> str:
-    """The default Redis, as the rest of the process uses it (django-redis's)."""
-    return str(settings.CACHES["default"]["LOCATION"])
-
-
 def _newer(a: LatestPrice, b: LatestPrice) -> bool:
     """Whether `a` is newer than `b` (ties: yes, as the store's rule)."""
     return datetime.fromisoformat(a["as_of"]) >= datetime.fromisoformat(b["as_of"])
 
 
 MIRROR = LatestMirror()
-_follower: threading.Thread | None = None
 
 
 def start() -> LatestMirror:
     """Starts following the price stream in this process (once)."""
-    global _follower
-    if _follower is None:
-        _follower = threading.Thread(
-            target=MIRROR.run, name="latest-mirror", daemon=True
-        )
-        _follower.start()
+    MIRROR.start()
     return MIRROR

@@ -175,8 +175,12 @@ def candles(request: HttpRequest, symbol: str) -> HttpResponseBase:
         if query.is_valid()
         else None
     )
-    key = window.cache_key() if window is not None else ""
-    read = caching.lookup_read(scope=window.symbol, key=key) if window else None
+    probe = (
+        caching.Probe.of(scope=window.symbol, key=window.cache_key())
+        if window is not None
+        else None
+    )
+    read = probe.read() if probe else None
     counted = _count(request, [read] if read else [])
     if not counted.allowed:
         return _throttled(counted)
@@ -186,8 +190,9 @@ def candles(request: HttpRequest, symbol: str) -> HttpResponseBase:
             response = caching.cached_json(
                 request,
                 scope=window.symbol,
-                key=key,
+                key=window.cache_key(),
                 build=window.json_body,
+                probe=probe,
                 replied=counted.replies[0] if read else None,
             )
         except (APIException, MarketPulseError):  # DRF's exception handler words it
@@ -201,12 +206,12 @@ def _cached_or(
     request: HttpRequest, *, scope: str, key: str, drf: Callable[[], HttpResponseBase]
 ) -> HttpResponseBase:
     """A cache hit answered here; anything else by the (uncounted) DRF view."""
-    read = caching.lookup_read(scope=scope, key=key)
+    probe = caching.Probe.of(scope=scope, key=key)
+    read = probe.read()
     counted = _count(request, [read] if read else [])
     if not counted.allowed:
         return _throttled(counted)
-    replied = counted.replies[0] if read else None
-    cached, _ = caching.lookup(scope=scope, key=key, replied=replied)
+    cached, _ = probe.answer(counted.replies[0] if read else None)
     if cached is not None:
         response = caching.json_response(
             request, cached.body, etag=cached.etag, hit=True

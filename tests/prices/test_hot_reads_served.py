@@ -10,6 +10,7 @@ import httpx
 import pytest
 from django_redis import get_redis_connection
 
+from marketpulse.api import caching
 from prices import latest_mirror
 from prices.latest import latest_prices, record_latest_prices
 from prices.realtime.broadcast import publish_price
@@ -142,3 +143,51 @@ def test_a_limit_holds_across_both_processes_within_one_flush(served):
         servers.wait_until(
             lambda: counted_in_redis() == 2 * limit + 10, timeout=3, what="the flushes"
         )
+
+
+def held_followers() -> int:
+    listed = get_redis_connection("responses").client_list(_type="pubsub")
+    return sum(c["name"] == caching.HeldResponses.name for c in listed)
+
+
+def test_asset_reads_are_held_by_each_process_and_a_change_reaches_both(served, eth):
+    reads = ["/api/v1/assets/?limit=50", "/api/v1/assets/ETH/"]
+    with served() as base, fresh_connections(base) as client:
+        servers.wait_until(
+            lambda: client.get(reads[0]).status_code == 200 and held_followers() == 2,
+            timeout=20,
+            what="both processes' held responses",
+        )
+        servers.wait_until(  # each process has read or built both entries
+            lambda: {client.get(p).headers["X-Cache"] for p in reads * 10} == {"HIT"},
+            timeout=5,
+            what="both processes holding both reads",
+        )
+        redis = get_redis_connection("responses")
+        redis.config_resetstat()
+        started = time.monotonic()
+        answers = [client.get(path) for path in reads * 100]
+        elapsed = time.monotonic() - started
+        stats = redis.info("commandstats")
+        assert [a.status_code for a in answers] == [200] * 200
+        assert {a.headers["X-Cache"] for a in answers} == {"HIT"}
+        # No entry read per request: only each process's check of what it holds
+        # against the versions (MGET, at most every second and once on subscribing).
+        checks = stats.get("cmdstat_mget", {}).get("calls", 0)
+        assert checks <= 2 * (elapsed / caching.HELD_RESYNC_SECONDS + 2), stats
+        assert "cmdstat_get" not in stats, stats
+
+        # A change made here (the admin's save) reaches both processes by its
+        # message, well within their one-second checks.
+        eth.name = "Ether, renamed"
+        eth.save()
+        servers.wait_until(
+            lambda: (
+                {client.get(reads[1]).json()["name"] for _ in range(20)}
+                == {"Ether, renamed"}
+            ),
+            timeout=0.8,
+            what="the change in both processes",
+        )
+        names = {r["name"] for r in client.get(reads[0]).json()["results"]}
+        assert "Ether, renamed" in names
