@@ -33,7 +33,7 @@ from marketpulse.accounts.websocket import (  # noqa: E402
     auth_stack,
     browser_origin_validator,
 )
-from marketpulse.api import caching  # noqa: E402
+from marketpulse.api import held  # noqa: E402
 from marketpulse.api.throttles import start_batching  # noqa: E402
 from marketpulse.metrics import mark_process_role  # noqa: E402
 from prices import latest_mirror  # noqa: E402
@@ -58,7 +58,7 @@ async def http_application(scope: Scope, receive: Receive, send: Send) -> None:
         if settings.LATEST_PRICE_MIRROR:
             latest_mirror.start()
         if settings.API_CACHE_HELD_BYTES and settings.API_CACHE_TTL:
-            caching.HELD.start()
+            held.HELD.start()
         logs.start_buffering()
     await django_http(scope, receive, send)  # type: ignore[arg-type]
 

@@ -4,9 +4,9 @@
 to confirm, calls `resync` (read the Redis copy whole: nothing published before the
 subscription is missed), then hands each batch of published messages to `apply`, calls
 `resync` again every `resync_seconds()` (what was changed without a publish shows within
-that) and whenever redis-py has reconnected and resubscribed (what was published
-meanwhile is in the copy). On any failure it calls `lost` (readers must stop trusting
-the copy) and subscribes again after `retry_seconds()`.
+that), and `resubscribed` (by default `resync`: what was published meanwhile is in the
+copy) whenever redis-py has reconnected and resubscribed. On any failure it calls `lost`
+(readers must stop trusting the copy) and subscribes again after `retry_seconds()`.
 """
 
 import logging
@@ -43,6 +43,10 @@ class Follower:
 
     def lost(self) -> None:
         raise NotImplementedError
+
+    def resubscribed(self) -> None:
+        """redis-py reconnected and resubscribed: what was published meanwhile is lost."""
+        self.resync()
 
     @property
     def live(self) -> bool:
@@ -97,19 +101,22 @@ class Follower:
             due = time.monotonic() + self.resync_seconds()
             while not self._stop.is_set():
                 wait = min(1.0, max(0.0, due - time.monotonic()))  # `stop` within 1 s
-                frames = []
+                frames, resubscribed = [], False
                 message = pubsub.get_message(timeout=wait)
                 while message is not None:
                     if message["type"] == "pmessage":
                         frames.append(message["data"])
                     elif message["type"] == "psubscribe":
-                        due = 0.0  # redis-py reconnected and resubscribed: read it all
+                        resubscribed = True
                     if len(frames) >= _BATCH:
                         break
                     message = pubsub.get_message(timeout=0)  # drain: one apply
                 if frames:
                     self.apply(frames)
-                if time.monotonic() >= due:
+                if resubscribed:
+                    self.resubscribed()
+                    due = time.monotonic() + self.resync_seconds()
+                elif time.monotonic() >= due:
                     self.resync()
                     due = time.monotonic() + self.resync_seconds()
         finally:

@@ -119,8 +119,19 @@ def candle_source(*, asset_id: int, interval: str) -> CandleSource | None:
     return _source(stored_intervals(asset_id=asset_id), interval)
 
 
-def candle_series(*, symbol: str, interval: str) -> CandleSeries | None:
-    """`candle_source` for the asset with this symbol, found in the same statement (one
+@dataclass(frozen=True, slots=True)
+class StoredSeries:
+    """An asset known by its symbol, and the intervals it has candles of."""
+
+    asset_id: int
+    stored: tuple[str, ...]
+
+    def series(self, interval: str) -> CandleSeries:
+        return CandleSeries(self.asset_id, _source(list(self.stored), interval))
+
+
+def stored_series(*, symbol: str) -> StoredSeries | None:
+    """The asset with this symbol and its stored intervals, found in one statement (one
     round trip where a lookup of the asset and then of its intervals took two, on
     every history request); None for an unknown symbol."""
     with _binary_cursor() as cursor:
@@ -128,8 +139,14 @@ def candle_series(*, symbol: str, interval: str) -> CandleSeries | None:
         found = cursor.fetchone()
     if found is None:
         return None
-    stored = [i for i, has in zip(ORDERED, found[1:], strict=True) if has]
-    return CandleSeries(asset_id=found[0], source=_source(stored, interval))
+    stored = tuple(i for i, has in zip(ORDERED, found[1:], strict=True) if has)
+    return StoredSeries(asset_id=found[0], stored=stored)
+
+
+def candle_series(*, symbol: str, interval: str) -> CandleSeries | None:
+    """`candle_source` for the asset with this symbol; None for an unknown symbol."""
+    found = stored_series(symbol=symbol)
+    return found.series(interval) if found else None
 
 
 def _binary_cursor() -> psycopg.Cursor:

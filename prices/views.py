@@ -24,7 +24,7 @@ from rest_framework.request import Request
 from assets.models import Asset
 from assets.schema import SYMBOL_PARAMETER
 from assets.symbols import clean_symbol
-from marketpulse.api import caching
+from marketpulse.api import caching, held
 from marketpulse.api.negotiation import JsonFirstMixin
 from marketpulse.api.renderers import (
     CSVRenderer,
@@ -58,10 +58,18 @@ def asset_id_for(symbol: str) -> int:
 
 
 def candle_series(symbol: str, interval: str) -> selectors.CandleSeries:
-    series = selectors.candle_series(symbol=symbol, interval=interval)
-    if series is None:
-        raise NotFound(f"No asset with symbol {symbol}.")
-    return series
+    """The asset's series, its stored intervals held by the web process between
+    changes to its candles or to it (`marketpulse.api.held`): a cold candle page is
+    then one statement, where this lookup was a round trip of its own."""
+    key = f"stored-series:{symbol}"
+    found: selectors.StoredSeries | None = held.HELD.get(key)
+    if found is None:
+        seen = held.HELD.generation
+        found = selectors.stored_series(symbol=symbol)
+        if found is None:
+            raise NotFound(f"No asset with symbol {symbol}.")
+        held.HELD.keep_fact(key, symbol, found, seen=seen)
+    return found.series(interval)
 
 
 def latest_payload(price: LatestPrice, now: datetime) -> dict[str, Any]:

@@ -14,24 +14,17 @@ made again after an eviction can never match an older entry.
 Bodies over `API_CACHE_MAX_BODY_BYTES` are not stored.
 
 In the web server each process also holds the entries it read or built lately
-(`HeldResponses`, `API_CACHE_HELD_BYTES` of them, least recently used dropped first), so
-a hit of a popular page costs no round trip: `bump_versions` publishes the scopes it
-bumped, and every process drops what it holds of them when the message arrives (about a
-millisecond), its own at once. Held entries count only while the subscription is live;
-every second the process checks what it holds against the versions in Redis, so a
-missed message costs at most that second.
+(`marketpulse.api.held`): `bump_versions` publishes the scopes it bumped, and each
+process drops what it holds of them, so a hit of a popular page costs no round trip.
 """
 
 import contextlib
 import logging
-import threading
 import time
 import uuid
-from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import cast
-from urllib.parse import urlparse
 
 import xxhash
 from django.conf import settings
@@ -41,24 +34,20 @@ from django_redis import get_redis_connection
 from redis import Redis
 from redis.exceptions import RedisError
 
+from marketpulse.api import held
+from marketpulse.api.held import version_key as _version_key
 from marketpulse.api.throttles import Read
-from marketpulse.follow import Follower
 
 logger = logging.getLogger(__name__)
 
 # Versions are per asset symbol (known from the URL, so a hit needs no database read),
 # plus one for every multi-asset response (listings, top lists).
 LISTING = "*"
-HELD_RESYNC_SECONDS = 1.0  # held entries checked against Redis's versions this often
 
 
 # Keys of their own whenever their meaning changed (random versions; entries that carry
 # their expiry): processes of two releases can share a Redis during an upgrade without
 # reading each other's entries.
-def _version_key(scope: str) -> str:
-    return f"mp:cache:ver:{scope}"
-
-
 def _entry_key(key: str) -> str:
     return f"mp:cache:entry:{key}"
 
@@ -84,17 +73,10 @@ def _new_version() -> bytes:
     return uuid.uuid4().hex.encode()
 
 
-def _bumped_channel() -> str:
-    # Pub/sub ignores the db number: the channel names it, so deployments sharing a
-    # Redis do not drop each other's held entries.
-    location = urlparse(str(settings.CACHES["responses"]["LOCATION"]))
-    return f"mp:cache:bumped:{location.path.strip('/') or '0'}"
-
-
 def bump_versions(symbols: Iterable[str], *, listing: bool = True) -> None:
     """Makes every cached response about these assets (and listings) stale."""
     scopes = set(symbols) | ({LISTING} if listing else set())
-    HELD.forget(scopes)
+    held.HELD.forget(scopes)
     try:
         pipe = _redis().pipeline(transaction=False)
         version = _new_version()
@@ -102,7 +84,7 @@ def bump_versions(symbols: Iterable[str], *, listing: bool = True) -> None:
             pipe.set(_version_key(scope), version)
         # After the SETs, on the same connection: a process that drops its entries on
         # this message and reads Redis again finds the new versions.
-        pipe.publish(_bumped_channel(), "\n".join(sorted(scopes)))
+        pipe.publish(held.bumped_channel(), "\n".join(sorted(scopes)))
         pipe.execute()
     except RedisError:
         # Entries expire by TTL; while Redis is down nothing is read from it anyway.
@@ -137,8 +119,8 @@ class Probe:
 
     @classmethod
     def of(cls, *, scope: str, key: str) -> "Probe":
-        seen = HELD.generation
-        return cls(scope, key, seen, HELD.get(key) if not _off() else None)
+        seen = held.HELD.generation
+        return cls(scope, key, seen, held.HELD.get(key) if not _off() else None)
 
     def read(self) -> Read | None:
         """`lookup_read`'s MGET, or None when nothing needs reading (held) or it
@@ -153,8 +135,14 @@ class Probe:
             return self.held, None
         cached, version = lookup(scope=self.scope, key=self.key, replied=replied)
         if cached is not None and version is not None:
-            HELD.keep(self.key, self.scope, version, cached, seen=self.seen)
+            self.hold(version, cached)
         return cached, version
+
+    def hold(self, version: bytes, cached: CachedBody) -> None:
+        held.HELD.keep(
+            self.key, self.scope, cached, size=len(cached.body),
+            expires=cached.expires, seen=self.seen, version=version,
+        )  # fmt: skip
 
 
 def lookup(
@@ -238,114 +226,6 @@ def cached_json(
     if version is not None and ttl > 0:
         built = CachedBody(body, etag, float(int(time.time()) + ttl))
         store(key=key, version=version, cached=built)
-        HELD.keep(key, scope, version, built, seen=probe.seen)
+        if len(body) <= settings.API_CACHE_MAX_BODY_BYTES:
+            probe.hold(version, built)
     return json_response(request, body, etag=etag, hit=False)
-
-
-@dataclass(frozen=True, slots=True)
-class _Held:
-    scope: str
-    version: bytes
-    cached: CachedBody
-
-
-class HeldResponses(Follower):
-    """The entries this process read or built lately, dropped when their scope is
-    bumped (`bump_versions`' message) and whole when the subscription is lost."""
-
-    name = "mp-held-responses"
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._lock = threading.Lock()
-        self._entries: OrderedDict[str, _Held] = OrderedDict()  # oldest use first
-        self._size = 0
-        self._live = False
-        self.generation = 0  # bumps heard: a read begun before one is not held
-
-    @property
-    def live(self) -> bool:
-        return self._live
-
-    def get(self, key: str) -> CachedBody | None:
-        if not self._live:
-            return None
-        with self._lock:
-            held = self._entries.get(key)
-            if held is None:
-                return None
-            if held.cached.expires <= time.time():
-                self._drop(key)
-                return None
-            self._entries.move_to_end(key)
-            return held.cached
-
-    def keep(
-        self, key: str, scope: str, version: bytes, cached: CachedBody, *, seen: int
-    ) -> None:
-        budget = settings.API_CACHE_HELD_BYTES
-        if not self._live or len(cached.body) > min(
-            budget, settings.API_CACHE_MAX_BODY_BYTES
-        ):
-            return
-        with self._lock:
-            if seen != self.generation:
-                return  # a bump arrived while it was read: it may be older than that
-            self._drop(key)
-            self._entries[key] = _Held(scope, version, cached)
-            self._size += len(cached.body)
-            while self._size > budget:
-                self._drop(next(iter(self._entries)))
-
-    def forget(self, scopes: Iterable[str]) -> None:
-        scopes = set(scopes)
-        with self._lock:
-            self.generation += 1
-            for key in [k for k, h in self._entries.items() if h.scope in scopes]:
-                self._drop(key)
-
-    def _drop(self, key: str) -> None:
-        held = self._entries.pop(key, None)
-        if held is not None:
-            self._size -= len(held.cached.body)
-
-    def location(self) -> str:
-        return str(settings.CACHES["responses"]["LOCATION"])
-
-    def resync_seconds(self) -> float:
-        return HELD_RESYNC_SECONDS
-
-    def pattern(self) -> str:
-        return _bumped_channel()
-
-    def apply(self, frames: list[bytes]) -> None:
-        self.forget(s.decode() for frame in frames for s in frame.split(b"\n"))
-
-    def resync(self) -> None:
-        """Drops what was built from a version no longer current (a missed message)."""
-        with self._lock:
-            scopes = sorted({h.scope for h in self._entries.values()})
-        if scopes:
-            versions = _redis().mget([_version_key(s) for s in scopes])
-            current = dict(zip(scopes, versions, strict=True))
-            with self._lock:
-                stale = [
-                    key
-                    for key, held in self._entries.items()
-                    if current.get(held.scope, held.version) != held.version
-                ]
-                if stale:  # a bump was missed: a read in flight may predate it too
-                    self.generation += 1
-                for key in stale:
-                    self._drop(key)
-        self._live = True
-
-    def lost(self) -> None:
-        with self._lock:
-            self._live = False
-            self.generation += 1
-            self._entries.clear()
-            self._size = 0
-
-
-HELD = HeldResponses()

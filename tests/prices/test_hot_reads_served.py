@@ -10,7 +10,7 @@ import httpx
 import pytest
 from django_redis import get_redis_connection
 
-from marketpulse.api import caching
+from marketpulse.api import held
 from prices import latest_mirror
 from prices.latest import latest_prices, record_latest_prices
 from prices.realtime.broadcast import publish_price
@@ -147,7 +147,7 @@ def test_a_limit_holds_across_both_processes_within_one_flush(served):
 
 def held_followers() -> int:
     listed = get_redis_connection("responses").client_list(_type="pubsub")
-    return sum(c["name"] == caching.HeldResponses.name for c in listed)
+    return sum(c["name"] == held.Held.name for c in listed)
 
 
 def test_asset_reads_are_held_by_each_process_and_a_change_reaches_both(served, eth):
@@ -174,7 +174,7 @@ def test_asset_reads_are_held_by_each_process_and_a_change_reaches_both(served, 
         # No entry read per request: only each process's check of what it holds
         # against the versions (MGET, at most every second and once on subscribing).
         checks = stats.get("cmdstat_mget", {}).get("calls", 0)
-        assert checks <= 2 * (elapsed / caching.HELD_RESYNC_SECONDS + 2), stats
+        assert checks <= 2 * (elapsed / held.RESYNC_SECONDS + 2), stats
         assert "cmdstat_get" not in stats, stats
 
         # A change made here (the admin's save) reaches both processes by its
