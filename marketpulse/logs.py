@@ -22,6 +22,8 @@ _STANDARD = frozenset(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {
 
 
 class JsonLines(logging.Formatter):
+    _second, _stamp = -1, ""  # the last access line's whole second, formatted
+
     def format(self, record: logging.LogRecord) -> str:
         line: dict[str, Any] = {
             "time": self.formatTime(record),
@@ -36,6 +38,29 @@ class JsonLines(logging.Formatter):
             line["exc_info"] = self.formatException(record.exc_info)
         if record.stack_info:
             line["stack_info"] = self.formatStack(record.stack_info)
+        return orjson.dumps(line, default=str).decode()
+
+    def access_line(
+        self, created: float, fields: dict[str, Any], request_id: str
+    ) -> str:
+        """What `format` makes of the access record of these fields, made without the
+        record and with the time formatted once a second: 2.7 us a line in
+        the writer's loop against 11-15 us through the record (bench machine,
+        2026-12-04): at INFO the web server wrote every request's line that way."""
+        second = int(created)
+        if second != self._second:
+            self._second = second
+            self._stamp = time.strftime(
+                self.default_time_format, self.converter(created)
+            )
+        line = {
+            "time": f"{self._stamp},{int((created - second) * 1000):03d}",
+            "level": "INFO",
+            "logger": ACCESS_LOGGER,
+            "message": "request",
+            **fields,
+            "request_id": request_id,
+        }
         return orjson.dumps(line, default=str).decode()
 
 
@@ -53,6 +78,9 @@ class LineHandler(logging.StreamHandler):
         # Lines as text, or access lines still to write: (time, fields, request id).
         self._pending: deque[str | tuple[float, dict[str, Any], str]] = deque()
         self.defers_access = False  # set by start_buffering when nothing else sees them
+        self._direct_access = (
+            False  # and the line needs no record (JsonLines.access_line)
+        )
         self._buffering = False
 
     def handle(self, record: logging.LogRecord) -> bool:
@@ -97,6 +125,9 @@ class LineHandler(logging.StreamHandler):
     def _access_line(
         self, created: float, fields: dict[str, Any], request_id: str
     ) -> str:
+        if self._direct_access:
+            assert isinstance(self.formatter, JsonLines)
+            return self.formatter.access_line(created, fields, request_id) + "\n"
         access = logging.getLogger(ACCESS_LOGGER)
         record = access.makeRecord(
             access.name, logging.INFO, "", 0, "request", (), None,
@@ -113,11 +144,23 @@ class LineHandler(logging.StreamHandler):
             self.handleError(record)
             return ""
 
+    def writes_access_lines_directly(self) -> bool:
+        """Whether `JsonLines.access_line` makes this handler's access lines exactly."""
+        return (
+            type(self.formatter) is JsonLines
+            and self.formatter.datefmt is None
+            and self.terminator == "\n"
+            # An access line has its request id: a filter that only fills it in when
+            # missing changes nothing.
+            and all(getattr(f, "only_fills_request_id", False) for f in self.filters)
+        )
+
     def start_buffering(self, interval: float) -> None:
         if self._buffering:
             return
         self._buffering = True
         self.defers_access = _only_handler_of_access_lines(self)
+        self._direct_access = self.writes_access_lines_directly()
         atexit.register(self.write_pending)
 
         def run() -> None:

@@ -24,6 +24,8 @@ def current_request_id() -> str:
 
 
 class RequestIdLogFilter(logging.Filter):
+    only_fills_request_id = True  # marketpulse.logs.LineHandler relies on it
+
     def filter(self, record: logging.LogRecord) -> bool:
         if not hasattr(record, "request_id"):
             record.request_id = request_id_var.get()

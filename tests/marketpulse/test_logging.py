@@ -115,6 +115,24 @@ def test_a_deferred_access_line_is_byte_for_byte_the_logged_one():
     first, second = stream.getvalue().splitlines()
     assert second == first
     assert json.loads(second)["request_id"] == "a" * 32
+    # Made without a record (what the shipped handler does), at moments within one
+    # second and across them (the formatted second is reused).
+    assert handler.writes_access_lines_directly()
+    for created in (logged.created, logged.created + 0.0004, logged.created + 1.9996,
+                    float(int(logged.created) + 3)):  # fmt: skip
+        stream.seek(0), stream.truncate()
+        logged.created, logged.msecs = (
+            created,
+            int((created - int(created)) * 1000) + 0.0,
+        )
+        handler._direct_access = False
+        handler.defer_access(created, fields, "a" * 32)
+        handler.write_pending()
+        handler._direct_access = True
+        handler.defer_access(created, fields, "a" * 32)
+        handler.write_pending()
+        through_record, direct = stream.getvalue().splitlines()
+        assert direct == through_record
 
 
 @pytest.mark.django_db
@@ -137,3 +155,10 @@ def test_in_the_web_server_a_request_s_access_line_is_deferred_with_its_id(
         "marketpulse.access", "INFO", "request",
     )  # fmt: skip
     assert (line["path"], line["status"]) == ("/health/live/", 200)
+
+
+def test_the_shipped_handler_writes_access_lines_without_records():
+    from marketpulse.logs import LineHandler
+
+    [shipped] = [h for h in logging.getLogger().handlers if isinstance(h, LineHandler)]
+    assert shipped.writes_access_lines_directly()
