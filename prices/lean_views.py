@@ -44,7 +44,7 @@ from prices.latest import (
     parse_latest_price,
 )
 from prices.latest_mirror import MIRROR
-from prices.serializers import CandleQuerySerializer
+from prices.serializers import CandleQuerySerializer, read_candle_query
 from prices.views import CandleWindow, PriceViewSet, latest_payload
 
 DrfView = Callable[..., HttpResponseBase]
@@ -169,12 +169,11 @@ def candles(request: HttpRequest, symbol: str) -> HttpResponseBase:
     # Validated before it is counted (DRF counts first): the cache entry's key comes
     # from the query, and its read rides on the count. A refused client still gets
     # its 429 whatever it asked.
-    query = CandleQuerySerializer(data=request.GET)
-    window = (
-        CandleWindow.from_query(symbol.upper(), query.validated_data)
-        if query.is_valid()
-        else None
-    )
+    params = read_candle_query(request.GET)
+    if params is None:  # unusual, or wrong: the serializer judges
+        query = CandleQuerySerializer(data=request.GET)
+        params = query.validated_data if query.is_valid() else None
+    window = CandleWindow.from_query(symbol.upper(), params) if params else None
     probe = (
         caching.Probe.of(scope=window.symbol, key=window.cache_key())
         if window is not None

@@ -160,3 +160,55 @@ def test_with_the_cache_off_and_counts_batched_a_cold_page_makes_no_round_trip(
         int(again["X-RateLimit-Remaining"]) == int(first["X-RateLimit-Remaining"]) - 1
     )
     assert redis_writes == []
+
+
+# What the lean candle path reads its query with (prices.serializers.read_candle_query):
+# the serializer's data, or None and the serializer judges.
+USUAL_QUERIES = [
+    "",
+    "interval=1m",
+    "interval=1m&limit=1000&start=2018-06-18T00:00:00Z",
+    "interval=1d&limit=5000&start=2022-03-01T00:00:00Z&end=2023-03-01T00:00:00Z",
+    "interval=4h&limit=20&order=desc",
+    "limit=1&order=asc&interval=1M",
+    "start=2024-02-29T23:59:00%2B02:00",
+    "start=2024-01-01T00:00:00.123456Z&end=2024-01-01T00:00:01Z",
+    "interval=1h&interval=5m",  # the last value, as the serializer reads it
+    "interval=1h&format=json&extra=1",  # parameters it does not read
+    "limit=0005",
+]
+UNUSUAL_QUERIES = [
+    "interval=",
+    "interval=2h",
+    "interval=1H",
+    "limit=",
+    "limit=0",
+    "limit=5001",
+    "limit=%2B5",
+    "limit=5.0",
+    "limit=%205",
+    "limit=١٢",  # digits, but not ASCII ones
+    "order=DESC",
+    "start=",
+    "start=2024-01-01",
+    "start=2024-01-01T00:00:00",
+    "start=2024-02-30T00:00:00Z",
+    "start=2024-01-02T00:00:00Z&end=2024-01-01T00:00:00Z",
+    "start=2024-01-01T00:00:00Z&end=2024-01-01T00:00:00Z",
+]
+
+
+@pytest.mark.parametrize("query", USUAL_QUERIES + UNUSUAL_QUERIES)
+def test_the_lean_query_reader_agrees_with_the_serializer(query):
+    from django.http import QueryDict
+
+    from prices.serializers import CandleQuerySerializer, read_candle_query
+
+    read = read_candle_query(QueryDict(query))
+    judged = CandleQuerySerializer(data=QueryDict(query))
+    valid = judged.is_valid()
+    if query in USUAL_QUERIES:
+        assert read is not None
+        assert valid and read == dict(judged.validated_data)
+    else:
+        assert read is None  # the serializer decides: here mostly a 400
