@@ -91,6 +91,7 @@ def _rules() -> list[tuple[str, Any, Callable[[Any], str | None]]]:
         ("FORWARDED_ALLOW_IPS", settings.FORWARDED_ALLOW_IPS, proxy_addresses),
         ("NUM_PROXIES", settings.REST_FRAMEWORK["NUM_PROXIES"], between(0, 10)),
         ("API_CACHE_TTL", settings.API_CACHE_TTL, between(0, 86_400)),
+        ("API_CACHE_HELD_BYTES", settings.API_CACHE_HELD_BYTES, between(0, 2**34)),
         (
             "HISTORY_MAX_AGGREGATED_ROWS",
             settings.HISTORY_MAX_AGGREGATED_ROWS,

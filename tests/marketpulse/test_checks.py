@@ -48,6 +48,7 @@ BAD = [
     ("THROTTLE_RATE_USER", {"REST_FRAMEWORK": throttle(user="3000/fortnight")}),
     ("THROTTLE_RATE_LOGIN", {"REST_FRAMEWORK": throttle(login="")}),
     ("API_CACHE_TTL", {"API_CACHE_TTL": -1}),
+    ("API_CACHE_HELD_BYTES", {"API_CACHE_HELD_BYTES": -1}),
     ("LOG_LEVEL", {"LOG_LEVEL": "VERBOSE"}),
     ("QUOTE_CURRENCY", {"QUOTE_CURRENCY": "usd"}),
     ("HTTP_THREADS", {"HTTP_THREADS": 0}),
