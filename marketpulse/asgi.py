@@ -57,7 +57,7 @@ async def http_application(scope: Scope, receive: Receive, send: Send) -> None:
             start_batching(settings.RATE_LIMIT_BATCH_MS / 1000)
         if settings.LATEST_PRICE_MIRROR:
             latest_mirror.start()
-        if settings.API_CACHE_HELD_BYTES and settings.API_CACHE_TTL:
+        if settings.API_CACHE_HELD_BYTES:  # with the cache off too: the held facts
             held.HELD.start()
         logs.start_buffering()
     await django_http(scope, receive, send)  # type: ignore[arg-type]
