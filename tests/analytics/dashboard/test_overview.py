@@ -8,6 +8,7 @@ from playwright.sync_api import Page, expect
 
 from assets.models import Asset
 from prices.latest import record_latest_prices
+from tests import servers
 from tests.analytics.dashboard.conftest import set_price
 from tests.factories import AssetFactory
 
@@ -63,11 +64,20 @@ def test_the_overview_says_when_prices_are_replayed_and_when_they_are_stale(
     two_hours_ago = datetime.now(UTC) - timedelta(hours=2)
     Asset.objects.update(price_as_of=two_hours_ago, price_source="replay")
     # Redis emptied too (latest prices, the response cache): the REST listing and the
-    # stream's snapshot then both read the stale rows from PostgreSQL.
+    # stream's snapshot then both read the stale rows from PostgreSQL. Neither write
+    # tells the web server (no bump, no publish): its copies (the latest-price mirror,
+    # the held responses) learn of it at their next check of Redis, within a second.
     caches["default"].clear()
     caches["responses"].clear()
-    page.reload()
-    expect(banner).to_contain_text("Prices are stale: the last update was 2 h ago.")
+    stale = "Prices are stale: the last update was 2 h ago."
+
+    def reloaded_stale() -> bool:
+        page.reload()
+        page.wait_for_load_state("networkidle")
+        return stale in (banner.text_content() or "")
+
+    servers.wait_until(reloaded_stale, timeout=5, what="the stale banner")
+    expect(banner).to_contain_text(stale)
     expect(page.locator("#freshness")).to_contain_text("Prices from replay")
 
 
