@@ -78,9 +78,8 @@ class LineHandler(logging.StreamHandler):
         # Lines as text, or access lines still to write: (time, fields, request id).
         self._pending: deque[str | tuple[float, dict[str, Any], str]] = deque()
         self.defers_access = False  # set by start_buffering when nothing else sees them
-        self._direct_access = (
-            False  # and the line needs no record (JsonLines.access_line)
-        )
+        # And whether the line needs no record (JsonLines.access_line).
+        self._direct_access = False
         self._buffering = False
 
     def handle(self, record: logging.LogRecord) -> bool:

@@ -186,10 +186,11 @@ def candles(request: HttpRequest, symbol: str) -> HttpResponseBase:
     response: HttpResponseBase | None = None
     if window is not None:
         try:
+            assert probe is not None  # made with the window
             response = caching.cached_json(
                 request,
-                scope=window.symbol,
-                key=window.cache_key(),
+                scope=probe.scope,
+                key=probe.key,
                 build=window.json_body,
                 probe=probe,
                 replied=counted.replies[0] if read else None,

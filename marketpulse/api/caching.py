@@ -139,6 +139,9 @@ class Probe:
         return cached, version
 
     def hold(self, version: bytes, cached: CachedBody) -> None:
+        """Holds what Redis keeps (or would): bodies up to API_CACHE_MAX_BODY_BYTES."""
+        if len(cached.body) > settings.API_CACHE_MAX_BODY_BYTES:
+            return
         held.HELD.keep(
             self.key, self.scope, cached, size=len(cached.body),
             expires=cached.expires, seen=self.seen, version=version,
@@ -226,6 +229,5 @@ def cached_json(
     if version is not None and ttl > 0:
         built = CachedBody(body, etag, float(int(time.time()) + ttl))
         store(key=key, version=version, cached=built)
-        if len(body) <= settings.API_CACHE_MAX_BODY_BYTES:
-            probe.hold(version, built)
+        probe.hold(version, built)
     return json_response(request, body, etag=etag, hit=False)

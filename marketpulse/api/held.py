@@ -107,6 +107,7 @@ class Held(Follower):
 
     def keep_fact(self, key: str, scope: str, value: Any, *, seen: int) -> None:
         expires = time.time() + FACT_SECONDS
+        # A few small objects: counted at a nominal size against the budget.
         self.keep(key, scope, value, size=256, expires=expires, seen=seen)
 
     def forget(self, scopes: Iterable[str]) -> None:

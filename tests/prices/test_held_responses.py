@@ -176,10 +176,25 @@ def test_entries_expire_and_the_budget_drops_the_least_recently_used(held, setti
 # --- the facts behind a cold candle page ----------------------------------------------
 
 
-def test_an_assets_stored_intervals_are_held_until_its_candles_change(
-    held, api_client, eth, settings, monkeypatch, django_capture_on_commit_callbacks
-):
+@pytest.fixture
+def looked_up(monkeypatch) -> list[str]:  # type: ignore[no-untyped-def]
+    """The symbols whose stored intervals were read from PostgreSQL, in order."""
     from prices import selectors
+
+    symbols: list[str] = []
+    real = selectors.stored_series
+
+    def counted(*, symbol: str):  # type: ignore[no-untyped-def]
+        symbols.append(symbol)
+        return real(symbol=symbol)
+
+    monkeypatch.setattr(selectors, "stored_series", counted)
+    return symbols
+
+
+def test_an_assets_stored_intervals_are_held_until_its_candles_change(
+    held, api_client, eth, settings, looked_up, django_capture_on_commit_callbacks
+):
     from prices.services import CandleIn, upsert_candles
 
     def candle_rows(count: int, step: timedelta) -> list[CandleIn]:
@@ -190,14 +205,6 @@ def test_an_assets_stored_intervals_are_held_until_its_candles_change(
         ]
 
     settings.API_CACHE_TTL = 0  # every page built: only the series lookup is held
-    looked_up = []
-    real = selectors.stored_series
-
-    def counted(*, symbol: str):  # type: ignore[no-untyped-def]
-        looked_up.append(symbol)
-        return real(symbol=symbol)
-
-    monkeypatch.setattr(selectors, "stored_series", counted)
     with django_capture_on_commit_callbacks(execute=True):
         upsert_candles(
             asset=eth,
@@ -224,8 +231,12 @@ def test_an_assets_stored_intervals_are_held_until_its_candles_change(
     )
 
 
-def test_an_unknown_symbol_is_not_held(held, api_client, settings, monkeypatch):
+def test_an_unknown_symbol_is_not_held(held, api_client, settings, looked_up):
     settings.API_CACHE_TTL = 0
-    for _ in range(2):
-        assert api_client.get("/api/v1/prices/NOPE/candles/").status_code == 404
-    assert held.get("stored-series:NOPE") is None
+    assert api_client.get("/api/v1/prices/NOPE/candles/").status_code == 404
+    first = len(looked_up)
+    assert api_client.get("/api/v1/prices/NOPE/candles/").status_code == 404
+    # Looked up again: nothing held. (Each 404 looks twice: the lean path, then the DRF
+    # view it hands the error to.)
+    assert len(looked_up) == 2 * first > 0
+    assert set(looked_up) == {"NOPE"}
