@@ -58,6 +58,9 @@ def test_the_asset_page_resubscribes_its_kline_stream_after_a_restart(
         expect(chart).to_have_attribute("data-bars", "1000")
         conn = page.locator("#conn")
         expect(conn).to_have_attribute("data-state", "live")
+        # The page's last start-up read (the accuracy table, asked once the asset is
+        # known) answered before the restart: else the browser rightly reports it refused.
+        expect(page.locator("#accuracy")).to_contain_text("No accuracy figures yet")
         process.terminate()
         process.wait(timeout=15)
         expect(conn).to_have_attribute("data-state", re.compile("down|reconnecting"))
